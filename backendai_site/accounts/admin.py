@@ -1,0 +1,243 @@
+"""The admin console for tenancy: domains, projects, users, keypairs and policies.
+
+Domain admins see and change only their own domain's objects; monitors only read (their
+role's permissions, see permissions.py, make every page read-only for them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import ForeignKey, QuerySet
+from django.forms import ModelChoiceField
+from django.http import HttpRequest
+
+from .enums import UserRole, UserStatus
+from .models import (
+    Domain,
+    KeyPair,
+    KeypairResourcePolicy,
+    Project,
+    ProjectMembership,
+    ProjectResourcePolicy,
+    ResourcePreset,
+    User,
+    UserResourcePolicy,
+)
+from .services import keypair_issue, keypair_revoke, user_set_status
+
+
+def _is_domain_admin(request: HttpRequest) -> bool:
+    return getattr(request.user, "role", None) == UserRole.ADMIN
+
+
+class DomainScopedAdmin(admin.ModelAdmin):
+    """Limits a domain admin to rows of their own domain, in lists, forms and choices."""
+
+    domain_lookup = "domain"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs = super().get_queryset(request)
+        if _is_domain_admin(request):
+            return qs.filter(**{self.domain_lookup: request.user.domain_id})  # type: ignore[union-attr]
+        return qs
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
+        if _is_domain_admin(request):
+            domain_id = request.user.domain_id  # type: ignore[union-attr]
+            match db_field.name:
+                case "domain":
+                    kwargs["queryset"] = Domain.objects.filter(pk=domain_id)
+                case "user":
+                    kwargs["queryset"] = User.objects.filter(domain_id=domain_id)
+                case "project":
+                    kwargs["queryset"] = Project.objects.filter(domain_id=domain_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Domain)
+class DomainAdmin(DomainScopedAdmin):
+    domain_lookup = "pk"
+    list_display = ("name", "is_active", "description", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "description")
+
+
+class ProjectMembershipInline(admin.TabularInline):
+    model = ProjectMembership
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Project)
+class ProjectAdmin(DomainScopedAdmin):
+    list_display = ("name", "domain", "is_active", "resource_policy", "created_at")
+    list_filter = ("is_active", "domain", "resource_policy")
+    search_fields = ("name", "description", "domain__name")
+    list_select_related = ("domain", "resource_policy")
+    inlines = (ProjectMembershipInline,)
+
+
+class KeyPairInline(admin.TabularInline):
+    model = KeyPair
+    extra = 0
+    fields = ("access_key", "is_active", "is_admin", "resource_policy", "last_used")
+    readonly_fields = ("access_key", "last_used")
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return (
+            False  # keypairs are issued with the "Issue a keypair" action, which shows the secret
+        )
+
+
+@admin.register(User)
+class UserAdmin(DomainScopedAdmin, DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = AdminUserCreationForm
+    ordering = ("email",)
+    list_display = ("email", "username", "full_name", "role", "status", "domain", "created_at")
+    list_filter = ("role", "status", "domain")
+    search_fields = ("email", "username", "full_name")
+    list_select_related = ("domain",)
+    readonly_fields = ("created_at", "modified_at", "last_login")
+    fieldsets = (
+        (None, {"fields": ("email", "username", "password")}),
+        ("Profile", {"fields": ("full_name", "description")}),
+        ("Access", {"fields": ("role", "status", "status_info", "domain", "resource_policy")}),
+        ("Dates", {"fields": ("last_login", "created_at", "modified_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "email",
+                    "username",
+                    "role",
+                    "domain",
+                    "resource_policy",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+    filter_horizontal = ()
+    inlines = (KeyPairInline,)
+    actions = ("activate_users", "deactivate_users", "issue_keypairs")
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):  # type: ignore[no-untyped-def]
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if _is_domain_admin(request) and "role" in form.base_fields:
+            # a domain admin may not mint superadmins
+            form.base_fields["role"].choices = [  # type: ignore[attr-defined]
+                choice for choice in UserRole.choices if choice[0] != UserRole.SUPERADMIN
+            ]
+        return form
+
+    @admin.action(description="Activate selected users", permissions=["change"])
+    def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            user_set_status(user=user, status=UserStatus.ACTIVE)
+        self.message_user(request, f"Activated {queryset.count()} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Deactivate selected users", permissions=["change"])
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            if user.pk == request.user.pk:
+                continue  # never lock yourself out
+            user_set_status(user=user, status=UserStatus.INACTIVE)
+        self.message_user(request, "Deactivated the selected user(s).", messages.SUCCESS)
+
+    @admin.action(description="Issue a keypair (the secret is shown once)", permissions=["change"])
+    def issue_keypairs(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            issued = keypair_issue(user=user)
+            self.message_user(
+                request,
+                f"{user.email}: access key {issued.keypair.access_key}, secret key "
+                f"{issued.secret_key} (copy it now: it will not be shown again)",
+                messages.WARNING,
+            )
+
+
+@admin.register(KeyPair)
+class KeyPairAdmin(DomainScopedAdmin):
+    domain_lookup = "user__domain"
+    list_display = (
+        "access_key",
+        "user",
+        "is_active",
+        "is_admin",
+        "resource_policy",
+        "rate_limit",
+        "num_queries",
+        "last_used",
+        "created_at",
+    )
+    list_filter = ("is_active", "is_admin", "resource_policy")
+    search_fields = ("access_key", "user__email")
+    list_select_related = ("user", "resource_policy")
+    readonly_fields = ("access_key", "user", "num_queries", "last_used", "created_at")
+    fields = (
+        "access_key",
+        "user",
+        "is_active",
+        "is_admin",
+        "resource_policy",
+        "rate_limit",
+        "num_queries",
+        "last_used",
+        "created_at",
+    )
+    actions = ("revoke_keypairs",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # issue keypairs from the user list so the secret can be shown once
+
+    @admin.action(description="Revoke selected keypairs", permissions=["change"])
+    def revoke_keypairs(self, request: HttpRequest, queryset: QuerySet[KeyPair]) -> None:
+        for keypair in queryset:
+            keypair_revoke(keypair=keypair)
+        self.message_user(request, "Revoked the selected keypair(s).", messages.SUCCESS)
+
+
+@admin.register(KeypairResourcePolicy)
+class KeypairResourcePolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "default_for_unspecified",
+        "total_resource_slots",
+        "max_concurrent_sessions",
+        "max_pending_session_count",
+        "max_containers_per_session",
+        "max_session_lifetime",
+        "idle_timeout",
+    )
+    search_fields = ("name",)
+
+
+@admin.register(UserResourcePolicy)
+class UserResourcePolicyAdmin(admin.ModelAdmin):
+    list_display = ("name", "max_vfolder_count", "max_quota_scope_size")
+    search_fields = ("name",)
+
+
+@admin.register(ProjectResourcePolicy)
+class ProjectResourcePolicyAdmin(admin.ModelAdmin):
+    list_display = ("name", "max_vfolder_count", "max_quota_scope_size", "max_network_count")
+    search_fields = ("name",)
+
+
+@admin.register(ResourcePreset)
+class ResourcePresetAdmin(admin.ModelAdmin):
+    list_display = ("name", "resource_slots", "shared_memory")
+    search_fields = ("name",)

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from .views import (
+    AnnouncementView,
+    AuthEchoView,
+    AuthorizeView,
+    CompatGraphQLView,
+    VersionView,
+)
+
+urlpatterns = [
+    path("", VersionView.as_view(), name="api-version"),
+    path("func/", VersionView.as_view(), name="api-version-session-mode"),
+    path("manager/announcement", AnnouncementView.as_view(), name="announcement"),
+    path("auth", AuthEchoView.as_view(), name="auth-echo"),
+    path("auth/authorize", AuthorizeView.as_view(), name="auth-authorize"),
+    path("admin/gql", CompatGraphQLView.as_view(), name="compat-gql"),
+    path("admin/graphql", CompatGraphQLView.as_view(), name="compat-graphql"),
+]

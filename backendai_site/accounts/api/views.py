@@ -1,0 +1,114 @@
+"""Thin API views: version probe, announcement, auth echo and password login."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backendai_site.accounts.services import user_authorize
+from backendai_site.common.errors import InvalidAPIParameters, NotImplementedAPI
+from backendai_site.config import API_VERSION, MANAGER_VERSION, get_config
+
+
+class VersionView(APIView):
+    """Unsigned version probe of the official client (also answers signed requests)."""
+
+    permission_classes = (AllowAny,)
+
+    class OutputSerializer(serializers.Serializer):
+        version = serializers.CharField()
+        manager = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer, auth=[])
+    def get(self, request: Request) -> Response:
+        return Response({"version": API_VERSION, "manager": MANAGER_VERSION})
+
+
+class AnnouncementView(APIView):
+    class OutputSerializer(serializers.Serializer):
+        enabled = serializers.BooleanField()
+        message = serializers.CharField(allow_blank=True)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        message = get_config().announcement
+        return Response({"enabled": bool(message), "message": message})
+
+
+class AuthEchoView(APIView):
+    """`GET /auth?echo=...` or `POST /auth {"echo": ...}`: proves a signature works."""
+
+    class OutputSerializer(serializers.Serializer):
+        authorized = serializers.CharField()
+        echo = serializers.CharField(allow_blank=True)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"authorized": "yes", "echo": request.query_params.get("echo", "")})
+
+    @extend_schema(
+        request=inline_serializer("AuthEchoInput", {"echo": serializers.CharField()}),
+        responses=OutputSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        echo = data.get("echo", "")
+        if not isinstance(echo, str):
+            raise InvalidAPIParameters("echo must be a string")
+        return Response({"authorized": "yes", "echo": echo})
+
+
+class AuthorizeView(APIView):
+    """`POST /auth/authorize`: domain, e-mail and password in exchange for the user's keypair."""
+
+    permission_classes = (AllowAny,)
+
+    class InputSerializer(serializers.Serializer):
+        type = serializers.ChoiceField(choices=["keypair"], default="keypair")
+        domain = serializers.CharField(max_length=64)
+        username = serializers.CharField(max_length=256)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    class OutputSerializer(serializers.Serializer):
+        access_key = serializers.CharField()
+        secret_key = serializers.CharField()
+        role = serializers.CharField()
+        status = serializers.CharField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer("AuthorizeOutput", {"data": OutputSerializer()}),
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        login = user_authorize(
+            domain_name=data["domain"],
+            email=data["username"],
+            password=data["password"],
+            client=request.META.get("REMOTE_ADDR", "unknown"),
+        )
+        output = self.OutputSerializer(
+            {
+                "access_key": login.keypair.access_key,
+                "secret_key": login.secret_key,
+                "role": login.user.role,
+                "status": login.user.status,
+            }
+        )
+        return Response({"data": output.data})
+
+
+class CompatGraphQLView(APIView):
+    """`/admin/gql` and `/admin/graphql` sit under the admin console's prefix; answer them with
+    a JSON problem (not the console's HTML login redirect) until the GraphQL API exists."""
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request) -> Response:
+        raise NotImplementedAPI("The GraphQL API (/admin/gql) is not available on this server yet.")

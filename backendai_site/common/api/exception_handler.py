@@ -1,0 +1,130 @@
+"""The one place where errors become HTTP responses (problem+json, never HTML)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from backendai_site.common.errors import (
+    PROBLEM_TYPE_BASE,
+    AuthorizationFailed,
+    BackendError,
+    ErrorKind,
+    InvalidAPIParameters,
+    MethodNotAllowed,
+    NotFound,
+    PermissionDenied,
+    RateLimitExceeded,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+STATUS_BY_KIND: dict[ErrorKind, int] = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.UNAUTHORIZED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.METHOD_NOT_ALLOWED: 405,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.NOT_IMPLEMENTED: 501,
+    ErrorKind.INTERNAL: 500,
+}
+
+
+def _from_drf(exc: drf_exceptions.APIException) -> BackendError:
+    match exc:
+        case drf_exceptions.ValidationError():
+            detail = exc.detail
+            data = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+            return InvalidAPIParameters("Request validation failed.", data=_plain(data))
+        case drf_exceptions.ParseError():
+            return InvalidAPIParameters(str(exc.detail))
+        case drf_exceptions.AuthenticationFailed() | drf_exceptions.NotAuthenticated():
+            return AuthorizationFailed(str(exc.detail))
+        case drf_exceptions.PermissionDenied():
+            return PermissionDenied(str(exc.detail))
+        case drf_exceptions.NotFound():
+            return NotFound(str(exc.detail))
+        case drf_exceptions.MethodNotAllowed():
+            return MethodNotAllowed(str(exc.detail))
+        case drf_exceptions.Throttled():
+            return RateLimitExceeded(str(exc.detail))
+        case drf_exceptions.UnsupportedMediaType() | drf_exceptions.NotAcceptable():
+            return InvalidAPIParameters(str(exc.detail))
+    return BackendError(str(exc.detail))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def to_backend_error(exc: BaseException) -> BackendError:
+    """Translate any exception into the domain error that describes it to a client."""
+    match exc:
+        case BackendError():
+            return exc
+        case Http404():
+            return NotFound()
+        case drf_exceptions.APIException():
+            return _from_drf(exc)
+    return BackendError()
+
+
+def problem_status(error: BackendError) -> int:
+    return STATUS_BY_KIND[error.kind]
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every error, known or not, as problem+json."""
+    error = to_backend_error(exc)
+    status = problem_status(error)
+    if status >= 500:
+        log.exception("unhandled API error", exc_info=exc)
+    response = Response(error.as_problem(), status=status, content_type=PROBLEM_CONTENT_TYPE)
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, drf_exceptions.Throttled) and wait:
+        response["Retry-After"] = str(int(wait))
+    return response
+
+
+def problem_response(error: BackendError) -> JsonResponse:
+    """A problem+json response outside DRF (404/500 handlers, middleware)."""
+    return JsonResponse(
+        error.as_problem(), status=problem_status(error), content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(NotFound(f"Unknown URL path: {request.path}"))
+
+
+def handler500(request: HttpRequest) -> JsonResponse:
+    return problem_response(BackendError())
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(InvalidAPIParameters("Bad request."))
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(PermissionDenied())
+
+
+__all__ = ["PROBLEM_TYPE_BASE", "api_exception_handler", "problem_response"]
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """CSRF_FAILURE_VIEW: JSON like every other error (the signed API is CSRF-exempt)."""
+    return problem_response(PermissionDenied(f"CSRF verification failed: {reason}"))

@@ -1,0 +1,27 @@
+"""Middleware shared by every API view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from backendai_site.common.ratelimit import RateLimitState
+
+RATE_LIMIT_ATTR = "bai_rate_limit"
+
+
+class RateLimitHeadersMiddleware:
+    """Adds `X-RateLimit-*` headers when the request was counted against a keypair's limit."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        state = getattr(request, RATE_LIMIT_ATTR, None)
+        if isinstance(state, RateLimitState):
+            response["X-RateLimit-Limit"] = str(state.limit)
+            response["X-RateLimit-Remaining"] = str(state.remaining)
+            response["X-RateLimit-Window"] = str(state.window_seconds)
+        return response

@@ -1,0 +1,13 @@
+"""The shared Redis connection for short-lived state (rate limits, marks, hints)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+
+
+@lru_cache(maxsize=1)
+def get_redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, health_check_interval=30)

@@ -1,0 +1,20 @@
+"""URL map of the web role: the signed API at the root (as the official client expects),
+the admin console under /admin/, OpenAPI under /api/."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", include("backendai_site.accounts.api.urls")),
+    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "backendai_site.common.api.exception_handler.handler400"
+handler403 = "backendai_site.common.api.exception_handler.handler403"
+handler404 = "backendai_site.common.api.exception_handler.handler404"
+handler500 = "backendai_site.common.api.exception_handler.handler500"

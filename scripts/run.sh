@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Start the whole platform in the foreground: web (gunicorn + uvicorn workers), the Celery
+# manager worker and beat (and the local agent once registered below). Ctrl-C stops them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PORT="${BAI_PORT:-8090}"
+export BAI_PUBLIC_ENDPOINT="${BAI_PUBLIC_ENDPOINT:-http://127.0.0.1:${PORT}}"
+
+eval "$($PY -m backendai_site.devservices env)"
+$PY manage.py migrate --no-input -v0
+$PY manage.py collectstatic --no-input -v0
+$PY manage.py bootstrap >/dev/null
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo "stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+.venv/bin/gunicorn backendai_site.asgi:application -k uvicorn_worker.UvicornWorker \
+  -b "127.0.0.1:${PORT}" -w "${BAI_WEB_WORKERS:-2}" --graceful-timeout 5 &
+pids+=($!)
+.venv/bin/celery -A backendai_site worker -Q manager,events -n "manager@%h" --loglevel INFO &
+pids+=($!)
+.venv/bin/celery -A backendai_site beat --loglevel INFO \
+  --schedule "${BAI_DATA_DIR:-.data}/celerybeat-schedule" &
+pids+=($!)
+
+# wait until the web role answers, then say where to go
+for _ in $(seq 1 60); do
+  curl -fsS "http://127.0.0.1:${PORT}/" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+creds="${BAI_DATA_DIR:-.data}/credentials.env"
+cat <<MSG
+
+backendai-django is running.
+  API:    http://127.0.0.1:${PORT}/
+  Admin:  http://127.0.0.1:${PORT}/admin/   (log in as $(grep '^BAI_ADMIN_EMAIL=' "$creds" | cut -d= -f2-), password $(grep '^BAI_ADMIN_PASSWORD=' "$creds" | cut -d= -f2-))
+  Docs:   http://127.0.0.1:${PORT}/api/docs
+  CLI:    set -a; . ${creds}; set +a; backend.ai config
+Press Ctrl-C to stop everything.
+
+MSG
+wait -n "${pids[@]}"
