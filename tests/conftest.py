@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.test import Client
@@ -108,3 +116,127 @@ def signed_get(client: Client) -> Callable[..., Any]:
         return client.get(rel_url, **signed_headers(**sign_args))
 
     return call
+
+
+# --- live server and the official client ------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CLIENT_VERSION = "26.9.6"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url_for(settings_dict: dict[str, Any]) -> str:
+    """A postgresql:// URL for the (test) database Django is connected to."""
+    user = quote(settings_dict["USER"] or "postgres")
+    password = quote(settings_dict["PASSWORD"] or "")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    host = settings_dict["HOST"] or ""
+    name = settings_dict["NAME"]
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{name}?host={quote(host, safe='/')}"
+    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+    return f"postgresql://{auth}{host}{port}/{name}"
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    port: int
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def live_api_server(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The real ASGI stack (uvicorn) on a free loopback port, on the test database."""
+    from django.db import connection
+
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("live") / "server.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "BAI_LOG_JSON": "false",
+    }
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "backendai_site.asgi:application",
+             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url + "/", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"live server exited: {log_path.read_text()[-2000:]}")
+                time.sleep(0.2)
+        else:
+            pytest.fail("live server did not start in 60 s")
+        yield LiveServer(url=url, port=port, env=env)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def official_client() -> Path:
+    """`backend.ai` from backend.ai-client==26.9.6 in its own cached virtualenv under .data/."""
+    from backendai_site.config import get_config
+
+    venv = get_config().data_dir / "client-venv"
+    cli = venv / "bin" / "backend.ai"
+    marker = venv / f".installed-{CLIENT_VERSION}"
+    if not marker.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        result = subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", f"backend.ai-client=={CLIENT_VERSION}"],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"installing backend.ai-client failed: {result.stderr[-2000:]}")
+        marker.touch()
+    return cli
+
+
+@pytest.fixture
+def run_cli(
+    official_client: Path, live_api_server: LiveServer, tmp_path: Path
+) -> Callable[..., Any]:
+    """Run the official CLI against the live server with the given credentials."""
+
+    def run(
+        creds: Credentials, *args: str, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": f"{official_client.parent}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "BACKEND_ENDPOINT": live_api_server.url,
+            "BACKEND_ENDPOINT_TYPE": "api",
+            "BACKEND_ACCESS_KEY": creds.access_key,
+            "BACKEND_SECRET_KEY": creds.secret_key,
+        }
+        return subprocess.run(
+            [str(official_client), *args],
+            cwd=tmp_path,  # no stray .env file can override the environment here
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
