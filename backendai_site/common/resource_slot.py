@@ -117,7 +117,9 @@ def parse_slot_value(slot_name: str, value: Any) -> Decimal:
 
 def _check_slot_name(name: Any) -> str:
     if not isinstance(name, str) or not _SLOT_NAME_RE.match(name):
-        raise InvalidResourceSlot(f"not a slot name: {name!r} (expected e.g. cpu, mem, cuda.shares)")
+        raise InvalidResourceSlot(
+            f"not a slot name: {name!r} (expected e.g. cpu, mem, cuda.shares)"
+        )
     return name
 
 
@@ -156,7 +158,9 @@ class ResourceSlot(Mapping[str, Decimal]):
             return cls()
         if not isinstance(raw, Mapping):
             raise InvalidResourceSlot(f"resource slots must be an object, not {type(raw).__name__}")
-        return cls((_check_slot_name(name), _parse_json_value(value)) for name, value in raw.items())
+        return cls(
+            (_check_slot_name(name), _parse_json_value(value)) for name, value in raw.items()
+        )
 
     def to_json(self) -> dict[str, str]:
         """Exact strings, slots sorted by name: {"cpu": "2", "mem": "4294967296"}."""
@@ -192,12 +196,16 @@ class ResourceSlot(Mapping[str, Decimal]):
     def __add__(self, other: Mapping[str, Decimal]) -> ResourceSlot:
         if not isinstance(other, ResourceSlot):
             return NotImplemented
-        return ResourceSlot((k, self.get_or_zero(k) + other.get_or_zero(k)) for k in self._keys_with(other))
+        return ResourceSlot(
+            (k, self.get_or_zero(k) + other.get_or_zero(k)) for k in self._keys_with(other)
+        )
 
     def __sub__(self, other: Mapping[str, Decimal]) -> ResourceSlot:
         if not isinstance(other, ResourceSlot):
             return NotImplemented
-        return ResourceSlot((k, self.get_or_zero(k) - other.get_or_zero(k)) for k in self._keys_with(other))
+        return ResourceSlot(
+            (k, self.get_or_zero(k) - other.get_or_zero(k)) for k in self._keys_with(other)
+        )
 
     # comparison: per slot, missing = 0 (a partial order, so < and > are not defined) --------------
     def __le__(self, other: object) -> bool:

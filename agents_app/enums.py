@@ -1,0 +1,66 @@
+"""Vocabularies of the agents app; each status enum owns its named status sets."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AgentStatus(models.TextChoices):
+    ALIVE = "ALIVE", "Alive"
+    LOST = "LOST", "Lost"
+    RESTARTING = "RESTARTING", "Restarting"
+    TERMINATED = "TERMINATED", "Terminated"
+
+    @classmethod
+    def available_statuses(cls) -> frozenset[AgentStatus]:
+        """Agents the scheduler may place kernels on (when also schedulable)."""
+        return frozenset({cls.ALIVE})
+
+    @classmethod
+    def unavailable_statuses(cls) -> frozenset[AgentStatus]:
+        return frozenset({cls.LOST, cls.RESTARTING, cls.TERMINATED})
+
+    @classmethod
+    def watched_statuses(cls) -> frozenset[AgentStatus]:
+        """Agents expected to heartbeat: the LOST sweep looks at these."""
+        return frozenset({cls.ALIVE, cls.RESTARTING})
+
+
+class SchedulerKind(models.TextChoices):
+    FIFO = "fifo", "FIFO"
+    LIFO = "lifo", "LIFO"
+    DRF = "drf", "Dominant resource fairness"
+
+
+class AgentSelectionStrategy(models.TextChoices):
+    CONCENTRATED = "concentrated", "Concentrated"
+    DISPERSED = "dispersed", "Dispersed"
+    ROUNDROBIN = "roundrobin", "Round-robin"
+
+
+class SessionType(models.TextChoices):
+    """Session types a resource group may allow (the sessions app owns sessions themselves)."""
+
+    INTERACTIVE = "interactive", "Interactive"
+    BATCH = "batch", "Batch"
+    INFERENCE = "inference", "Inference"
+
+
+class SlotType(models.TextChoices):
+    COUNT = "count", "Count"
+    BYTES = "bytes", "Bytes"
+    UNIQUE = "unique", "Unique device"
+
+
+class RegistryType(models.TextChoices):
+    DOCKER = "docker", "Docker Registry HTTP API v2"
+
+
+INTRINSIC_SLOTS = ("cpu", "mem")
+DEFAULT_RESOURCE_GROUP = "default"
+EVENTS_QUEUE = "events"
+
+
+def agent_queue_name(agent_id: str) -> str:
+    """The Celery queue an agent consumes its commands from."""
+    return f"agent.{agent_id}"

@@ -1,0 +1,217 @@
+"""The image catalog: label parsing, upserts from agents' local images, aliases.
+
+Kernel images carry Backend.AI's labels: `ai.backend.kernelspec` (marks a kernel image),
+`ai.backend.service-ports` ("name:protocol:port,..." where port may be "[p1,p2]"),
+`ai.backend.resource.min.<slot>` and `ai.backend.resource.max.<slot>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from agents_app.enums import AgentStatus
+from agents_app.imageref import normalize_architecture, split_image_ref
+from agents_app.models import Agent, ContainerRegistry, Image, ImageAlias
+from agents_app.schemas import LocalImage
+from backendai_site.common.errors import InvalidAPIParameters
+from backendai_site.common.resource_slot import InvalidResourceSlot, ResourceSlot
+
+log = logging.getLogger(__name__)
+
+KERNELSPEC_LABEL = "ai.backend.kernelspec"
+SERVICE_PORTS_LABEL = "ai.backend.service-ports"
+MIN_RESOURCE_PREFIX = "ai.backend.resource.min."
+MAX_RESOURCE_PREFIX = "ai.backend.resource.max."
+SERVICE_PROTOCOLS = frozenset({"tcp", "http", "pty", "preopen", "internal"})
+# The image scripts/build_kernel_image.sh builds, and the aliases users type for it.
+DEFAULT_IMAGE_ALIASES: dict[str, str] = {
+    "python": "bai/python:3.11",
+    "python:3.11": "bai/python:3.11",
+}
+
+_PORT_ITEM_RE = re.compile(r"^(?P<name>[\w.-]+):(?P<proto>\w+):(?P<ports>\d+|\[[\d,\s]*\])$")
+
+
+class InvalidImageLabels(InvalidAPIParameters):
+    title = "Invalid image labels."
+
+
+@dataclass(frozen=True, slots=True)
+class ImageMetadata:
+    is_kernel: bool
+    service_ports: list[dict[str, Any]] = field(default_factory=list)
+    min_resources: dict[str, str] = field(default_factory=dict)
+    max_resources: dict[str, str] = field(default_factory=dict)
+
+
+def parse_service_ports(value: str) -> list[dict[str, Any]]:
+    """'jupyter:http:8080,ttyd:http:7681,multi:tcp:[9000,9001]' -> [{name, protocol, ports}]."""
+    result: list[dict[str, Any]] = []
+    # split on commas that are not inside a [..] port list
+    items = re.findall(r"[^,\[]+(?:\[[^\]]*\])?", value)
+    seen: set[str] = set()
+    for raw in items:
+        item = raw.strip().strip(",").strip()
+        if not item:
+            continue
+        match = _PORT_ITEM_RE.match(item)
+        if match is None:
+            raise InvalidImageLabels(f"bad service port {item!r} in {SERVICE_PORTS_LABEL}")
+        protocol = match["proto"].lower()
+        if protocol not in SERVICE_PROTOCOLS:
+            raise InvalidImageLabels(f"unknown service port protocol {protocol!r} in {item!r}")
+        ports_text = match["ports"].strip("[]")
+        ports = [int(p) for p in ports_text.split(",") if p.strip()]
+        if not ports or any(not 0 < p < 65536 for p in ports):
+            raise InvalidImageLabels(f"bad port number in {item!r}")
+        if match["name"] in seen:
+            raise InvalidImageLabels(f"duplicate service port name {match['name']!r}")
+        seen.add(match["name"])
+        result.append({"name": match["name"], "protocol": protocol, "ports": ports})
+    return result
+
+
+def parse_image_labels(labels: Mapping[str, str]) -> ImageMetadata:
+    """The catalog fields Backend.AI derives from an image's labels."""
+    ports = parse_service_ports(labels.get(SERVICE_PORTS_LABEL, ""))
+    try:
+        minimum = ResourceSlot.parse(
+            {
+                key.removeprefix(MIN_RESOURCE_PREFIX): value
+                for key, value in labels.items()
+                if key.startswith(MIN_RESOURCE_PREFIX)
+            }
+        )
+        maximum = ResourceSlot.parse(
+            {
+                key.removeprefix(MAX_RESOURCE_PREFIX): value
+                for key, value in labels.items()
+                if key.startswith(MAX_RESOURCE_PREFIX)
+            }
+        )
+    except InvalidResourceSlot as exc:
+        raise InvalidImageLabels(f"bad resource label: {exc}") from None
+    return ImageMetadata(
+        is_kernel=KERNELSPEC_LABEL in labels,
+        service_ports=ports,
+        min_resources=minimum.to_json(),
+        max_resources=maximum.to_json(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def image_upsert(
+    *,
+    name: str,
+    tag: str,
+    architecture: str,
+    registry: ContainerRegistry | None,
+    labels: Mapping[str, str],
+    digest: str = "",
+    size_bytes: int = 0,
+) -> tuple[Image, bool]:
+    """Create or refresh one catalog entry from its labels; returns (image, created)."""
+    meta = parse_image_labels(labels)
+    defaults = {
+        "digest": digest,
+        "size_bytes": size_bytes,
+        "labels": dict(labels),
+        "service_ports": meta.service_ports,
+        "min_resources": meta.min_resources,
+        "max_resources": meta.max_resources,
+    }
+    image, created = Image.objects.update_or_create(
+        registry=registry, name=name, tag=tag, architecture=architecture, defaults=defaults
+    )
+    return image, created
+
+
+def images_upsert_local(
+    *, local_images: Iterable[LocalImage], registries: Mapping[str, ContainerRegistry]
+) -> ScanResult:
+    """Upsert kernel images reported by agents (others are skipped)."""
+    created = updated = skipped = 0
+    errors: list[str] = []
+    for local in local_images:
+        if KERNELSPEC_LABEL not in local.labels:
+            skipped += 1
+            continue
+        host, name, tag = split_image_ref(local.ref)
+        registry = registries.get(host) if host else None
+        if host and registry is None:
+            name = f"{host}/{name}"  # a registry we do not manage: keep the full path
+        try:
+            _, was_created = image_upsert(
+                name=name,
+                tag=tag,
+                architecture=normalize_architecture(local.architecture),
+                registry=registry,
+                labels=local.labels,
+                digest=local.digest,
+                size_bytes=local.size_bytes,
+            )
+        except InvalidImageLabels as exc:
+            errors.append(f"{local.ref}: {exc}")
+            continue
+        if was_created:
+            created += 1
+        else:
+            updated += 1
+    return ScanResult(created=created, updated=updated, skipped=skipped, errors=errors)
+
+
+def images_rescan_from_agents(*, agent_ids: Iterable[str] | None = None) -> ScanResult:
+    """Update the catalog from the local images the (alive) agents last reported."""
+    agents = Agent.objects.filter(status=AgentStatus.ALIVE)
+    if agent_ids is not None:
+        agents = agents.filter(pk__in=list(agent_ids))
+    reported: dict[tuple[str, str], LocalImage] = {}
+    for images in agents.values_list("local_images", flat=True):
+        for raw in images or []:
+            local = LocalImage.model_validate(raw)
+            reported[(local.ref, local.architecture)] = local
+    registries = {registry.name: registry for registry in ContainerRegistry.objects.all()}
+    with transaction.atomic():
+        result = images_upsert_local(local_images=reported.values(), registries=registries)
+        image_aliases_ensure_defaults()
+    log.info(
+        "images rescanned from agents",
+        extra={
+            "images_created": result.created,
+            "images_updated": result.updated,
+            "scan_errors": result.errors,
+        },
+    )
+    return result
+
+
+def image_alias_set(*, alias: str, image: Image) -> ImageAlias:
+    obj, _ = ImageAlias.objects.update_or_create(alias=alias, defaults={"image": image})
+    return obj
+
+
+def image_aliases_ensure_defaults() -> list[str]:
+    """Point the default aliases at their images when those exist and the alias is free."""
+    made: list[str] = []
+    for alias, ref in DEFAULT_IMAGE_ALIASES.items():
+        if ImageAlias.objects.filter(alias=alias).exists():
+            continue
+        _, name, tag = split_image_ref(ref)
+        image = Image.objects.filter(registry=None, name=name, tag=tag).first()
+        if image is not None:
+            image_alias_set(alias=alias, image=image)
+            made.append(alias)
+    return made
