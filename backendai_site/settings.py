@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,6 +109,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -188,3 +193,23 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": CONFIG.log_level},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- agents_app ---
+# Owned by the agents app: manager-side agent settings (env BAI_AGENTS_*), the routes that put
+# agent events on the `events` queue, and the beat entry of the LOST sweep.
+from agents_app.conf import AgentsManagerSettings  # noqa: E402
+
+AGENTS = AgentsManagerSettings()
+CELERY_TASK_ROUTES = {
+    **globals().get("CELERY_TASK_ROUTES", {}),
+    "agents_app.*": {"queue": "events"},
+}
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "agents-sweep-lost": {
+        "task": "agents_app.sweep_lost_agents",
+        "schedule": AGENTS.sweep_interval,
+        "options": {"queue": "events", "expires": AGENTS.sweep_interval},
+    },
+}
+# --- end agents_app ---

@@ -144,3 +144,11 @@ class TestOpenAPI:
         assert response.status_code == 200
         assert b"swagger-ui" in response.content
         assert b"cdn.jsdelivr" not in response.content
+
+
+class TestAdminConsole:
+    def test_login_page_renders(self, client: Client) -> None:
+        response = client.get("/admin/login/")
+
+        assert response.status_code == 200
+        assert b"password" in response.content
