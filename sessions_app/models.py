@@ -1,0 +1,187 @@
+"""Compute sessions, their kernels (one container each), history, dependencies and templates."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from agents_app.models import Agent, Image, ResourceGroup
+from backendai_site.accounts.models import Domain, KeyPair, Project, User
+
+from .enums import (
+    ClusterMode,
+    KernelRole,
+    KernelStatus,
+    SessionResult,
+    SessionStatus,
+    SessionType,
+)
+
+
+class Session(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=64)
+    session_type = models.CharField(
+        max_length=16, choices=SessionType.choices, default=SessionType.INTERACTIVE
+    )
+    priority = models.IntegerField(default=10)
+    cluster_mode = models.CharField(
+        max_length=16, choices=ClusterMode.choices, default=ClusterMode.SINGLE_NODE
+    )
+    cluster_size = models.PositiveIntegerField(default=1)
+    tag = models.CharField(max_length=64, blank=True, default="")
+
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="sessions")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="sessions")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="sessions")
+    access_key = models.ForeignKey(
+        KeyPair, on_delete=models.PROTECT, related_name="sessions", db_column="access_key"
+    )
+    resource_group = models.ForeignKey(
+        ResourceGroup, on_delete=models.PROTECT, related_name="sessions"
+    )
+    image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="sessions")
+    image_ref = models.CharField(max_length=512, help_text="The image as the request named it.")
+    architecture = models.CharField(max_length=32, default="x86_64")
+    requested_slots = models.JSONField(default=dict, help_text="Per kernel.")
+    occupying_slots = models.JSONField(default=dict, blank=True, help_text="All kernels.")
+    resource_opts = models.JSONField(default=dict, blank=True)
+    designated_agents = models.JSONField(default=list, blank=True)
+
+    status = models.CharField(
+        max_length=20, choices=SessionStatus.choices, default=SessionStatus.PENDING, db_index=True
+    )
+    status_info = models.CharField(max_length=64, blank=True, default="")
+    status_data = models.JSONField(
+        default=dict, blank=True, help_text="Machine-readable details: the scheduler's verdict."
+    )
+    status_changed = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(
+        max_length=16, choices=SessionResult.choices, default=SessionResult.UNDEFINED
+    )
+
+    startup_command = models.TextField(blank=True, default="")
+    bootstrap_script = models.TextField(blank=True, default="")
+    batch_timeout = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds.")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    callback_url = models.URLField(max_length=1024, blank=True, default="")
+    environ = models.JSONField(default=dict, blank=True)
+    mounts = models.JSONField(default=list, blank=True)
+    preopen_ports = models.JSONField(default=list, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    terminated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = [
+            models.Index(fields=("resource_group", "status", "created_at"), name="sess_rg_status"),
+            models.Index(fields=("access_key", "status"), name="sess_owner_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("access_key", "name"),
+                condition=~Q(status__in=["TERMINATED", "CANCELLED", "ERROR"]),
+                name="uniq_live_session_name_per_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class SessionStatusHistory(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="history")
+    status = models.CharField(max_length=20, choices=SessionStatus.choices)
+    reason = models.CharField(max_length=255, blank=True, default="")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("at", "id")
+        verbose_name_plural = "session status history"
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Kernel(models.Model):
+    """One container of a session, placed on one agent."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="kernels")
+    cluster_role = models.CharField(
+        max_length=8, choices=KernelRole.choices, default=KernelRole.MAIN
+    )
+    cluster_idx = models.PositiveIntegerField(default=1)
+    cluster_hostname = models.CharField(max_length=64, default="main1")
+    agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="kernels"
+    )
+    container_id = models.CharField(max_length=128, blank=True, default="")
+    status = models.CharField(
+        max_length=20, choices=KernelStatus.choices, default=KernelStatus.PENDING, db_index=True
+    )
+    status_info = models.CharField(max_length=64, blank=True, default="")
+    status_changed = models.DateTimeField(null=True, blank=True)
+    requested_slots = models.JSONField(default=dict)
+    occupied_slots = models.JSONField(
+        default=dict, blank=True, help_text="What this kernel holds on its agent's capacity."
+    )
+    holds_resources = models.BooleanField(
+        default=False,
+        help_text="True while occupied_slots is counted in the agent's `used` capacity.",
+    )
+    service_ports = models.JSONField(default=list, blank=True)
+    host_ports = models.JSONField(default=dict, blank=True, help_text="Published ports by name.")
+    runner_port = models.PositiveIntegerField(null=True, blank=True)
+    runner_secret = models.CharField(max_length=64, blank=True, default="")
+    exit_code = models.IntegerField(null=True, blank=True)
+    oom_killed = models.BooleanField(default=False)
+    logs = models.TextField(blank=True, default="", help_text="Kept when the container is removed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    terminated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("session_id", "cluster_idx")
+        indexes = [models.Index(fields=("agent", "holds_resources"), name="kernel_agent_holds")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_hostname} of {self.session_id}"
+
+
+class SessionDependency(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="dependencies")
+    depends_on = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="dependents")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("session", "depends_on"), name="uniq_session_dep")
+        ]
+        verbose_name_plural = "session dependencies"
+
+    def __str__(self) -> str:
+        return f"{self.session_id} after {self.depends_on_id}"
+
+
+class SessionTemplate(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=128)
+    is_active = models.BooleanField(default=True)
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="session_templates")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, null=True, blank=True, related_name="session_templates"
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="session_templates"
+    )
+    template = models.JSONField(default=dict, help_text="A session-create body to start from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
