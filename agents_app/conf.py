@@ -1,0 +1,23 @@
+"""Manager-side settings of the agents app (env prefix `BAI_AGENTS_`), read once by settings.py.
+
+The agent daemon has its own configuration (agents_app/agent/config.py, prefix `BAI_AGENT_`).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AgentsManagerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BAI_AGENTS_", extra="ignore")
+
+    lost_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds without a heartbeat before an agent is LOST."
+    )
+    sweep_interval: float = Field(
+        default=10.0, gt=0, description="Seconds between two runs of the LOST sweep (beat)."
+    )
+    command_reply_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for an agent's reply to a call."
+    )

@@ -1,0 +1,71 @@
+"""Sending commands to agents over their Celery queues (`agent.<id>`).
+
+Commands are fire-and-forget Celery tasks named `agent.<command>` with one JSON argument (a
+pydantic `Command` dumped to JSON). Outcomes come back as events on the `events` queue. For
+the few commands whose answer the caller waits for (logs, file lists), `agent_command_call`
+passes a Redis list name in `reply_to`; the agent pushes one JSON `CommandReply` there.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.conf import settings
+
+from agents_app.enums import agent_queue_name
+from agents_app.schemas import Command, CommandReply
+from backendai_site.celery import app
+from backendai_site.common.errors import ServiceUnavailable
+from backendai_site.common.redis import get_redis
+
+log = logging.getLogger(__name__)
+
+AGENT_COMMANDS = frozenset(
+    {
+        "create_kernel",
+        "destroy_kernel",
+        "restart_kernel",
+        "get_logs",
+        "list_files",
+        "pull_image",
+        "reconcile",
+    }
+)
+REPLY_KEY_PREFIX = "bai:agent-reply:"
+
+
+class AgentNotResponding(ServiceUnavailable):
+    error_type = "agent-not-responding"
+    title = "The agent did not answer in time."
+
+
+def agent_command_send(*, agent_id: str, command: str, payload: Command) -> None:
+    """Queue `command` for `agent_id` (call inside `transaction.on_commit` when it follows a
+    write)."""
+    if command not in AGENT_COMMANDS:
+        raise ValueError(f"unknown agent command: {command}")
+    app.send_task(
+        f"agent.{command}",
+        args=[payload.model_dump(mode="json")],
+        queue=agent_queue_name(agent_id),
+    )
+    log.info("agent command sent", extra={"agent_id": agent_id, "command": command})
+
+
+def agent_command_call(
+    *, agent_id: str, command: str, payload: Command, timeout: float | None = None
+) -> CommandReply:
+    """Send `command` and wait for the agent's reply (raises AgentNotResponding)."""
+    if timeout is None:
+        timeout = settings.AGENTS.command_reply_timeout
+    reply_to = f"{REPLY_KEY_PREFIX}{uuid.uuid4().hex}"
+    agent_command_send(
+        agent_id=agent_id,
+        command=command,
+        payload=payload.model_copy(update={"reply_to": reply_to}),
+    )
+    answer = get_redis().blpop([reply_to], timeout=max(1, round(timeout)))
+    if answer is None:
+        raise AgentNotResponding(f"agent {agent_id} did not answer {command} in {timeout}s")
+    return CommandReply.model_validate_json(answer[1])
