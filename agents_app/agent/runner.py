@@ -1,0 +1,67 @@
+"""Runs one agent: builds the daemon, starts heartbeats and the embedded Celery worker.
+
+SIGTERM/SIGINT stop the worker warmly (Celery's own handlers); the daemon then says goodbye and
+leaves its kernels running for the next start to adopt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from agents_app.enums import agent_queue_name
+
+from .backend import KernelBackend
+from .config import AgentConfig
+from .daemon import AgentDaemon
+from .transport import CeleryEventSender, RedisReplier, make_agent_celery, register_commands
+
+log = logging.getLogger(__name__)
+
+
+def default_backend(config: AgentConfig) -> KernelBackend:
+    from .docker_backend import DockerBackend
+
+    return DockerBackend(config)
+
+
+def run_agent(
+    config: AgentConfig,
+    *,
+    broker_url: str,
+    backend_factory: Callable[[AgentConfig], KernelBackend] = default_backend,
+) -> int:
+    app = make_agent_celery(agent_id=config.id, broker_url=broker_url)
+    backend = backend_factory(config)
+    daemon = AgentDaemon(
+        config=config,
+        backend=backend,
+        sender=CeleryEventSender(app),
+        replier=RedisReplier(broker_url),
+    )
+    register_commands(app, daemon)
+    log.info("agent starting", extra={"agent_id": config.id, **config.summary()})
+    daemon.start()
+    heartbeats = threading.Thread(
+        target=daemon.run_heartbeats, name=f"heartbeat-{config.id}", daemon=True
+    )
+    heartbeats.start()
+    worker = app.Worker(
+        queues=[agent_queue_name(config.id)],
+        pool="threads",
+        concurrency=config.concurrency,
+        hostname=f"agent@{config.id}",
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+        quiet=True,
+        loglevel="INFO",
+    )
+    try:
+        worker.start()
+    finally:
+        daemon.shutdown()
+        heartbeats.join(timeout=5)
+        log.info("agent stopped", extra={"agent_id": config.id})
+    return int(worker.exitcode or 0)
