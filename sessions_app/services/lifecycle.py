@@ -1,0 +1,370 @@
+"""Starting, destroying and restarting sessions, and reacting to what agents report.
+
+The API only marks wanted states; this module turns marks into agent commands (sent after
+commit) and turns agent events into status changes. Every handler is idempotent: Celery may
+deliver an event twice, and events may arrive for sessions that were destroyed meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Collection, Iterable, Sequence
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import transaction
+
+from agents_app.enums import AgentStatus
+from agents_app.schemas import (
+    AgentLost,
+    CreateKernel,
+    DestroyKernel,
+    KernelCreationFailed,
+    KernelRef,
+    KernelStarted,
+    KernelTerminated,
+)
+from agents_app.services.commands import agent_command_send
+from backendai_site.common.errors import InvalidAPIParameters
+from sessions_app.enums import KernelStatus, SessionResult, SessionStatus, SessionType
+from sessions_app.errors import InvalidSessionState, SessionAlreadyExists
+from sessions_app.models import Kernel, Session
+from sessions_app.schemas import SESSION_NAME_RE
+
+from .events import session_event_publish
+from .status import kernel_transition, session_transition
+
+log = logging.getLogger(__name__)
+
+RUNNER_PORT_NAME = "runner"
+
+
+def _release(kernel: Kernel) -> None:
+    from sessions_app.scheduler.allocation import kernel_release_resources
+
+    kernel_release_resources(kernel.pk)
+
+
+def _send_after_commit(agent_id: str, command: str, payload: KernelRef | CreateKernel) -> None:
+    transaction.on_commit(
+        lambda: agent_command_send(agent_id=agent_id, command=command, payload=payload)
+    )
+
+
+# --- start -----------------------------------------------------------------------------------
+
+
+def sessions_start(session_ids: Iterable[UUID]) -> None:
+    """Send `create_kernel` for every kernel of freshly SCHEDULED sessions."""
+    for session in Session.objects.filter(pk__in=list(session_ids)).select_related("image"):
+        with transaction.atomic():
+            session = Session.objects.select_for_update().select_related("image").get(pk=session.pk)
+            if session.status != SessionStatus.SCHEDULED:
+                continue
+            kernels = list(session.kernels.select_for_update().order_by("cluster_idx"))
+            for kernel in kernels:
+                if kernel.agent_id is None:
+                    continue
+                kernel.runner_secret = kernel.runner_secret or secrets.token_urlsafe(32)
+                kernel.save(update_fields=["runner_secret"])
+                kernel_transition(kernel=kernel, to=KernelStatus.PREPARING, reason="starting")
+                _send_after_commit(
+                    kernel.agent_id, "create_kernel", _create_command(session, kernel)
+                )
+            session_transition(session=session, to=SessionStatus.PREPARING, reason="starting")
+
+
+def _create_command(session: Session, kernel: Kernel) -> CreateKernel:
+    resources = {slot: Decimal(value) for slot, value in (kernel.occupied_slots or {}).items()}
+    environ = dict(session.environ)
+    environ.update(
+        BACKENDAI_SESSION_ID=str(session.pk),
+        BACKENDAI_KERNEL_ID=str(kernel.pk),
+        BACKENDAI_CLUSTER_ROLE=kernel.cluster_role,
+        BACKENDAI_CLUSTER_IDX=str(kernel.cluster_idx),
+        BACKENDAI_CLUSTER_HOST=kernel.cluster_hostname,
+        BACKENDAI_CLUSTER_SIZE=str(session.cluster_size),
+    )
+    return CreateKernel(
+        kernel_id=str(kernel.pk),
+        session_id=str(session.pk),
+        owner_access_key=session.access_key_id,
+        image=session.image.canonical,
+        resources=resources,
+        environ=environ,
+        bootstrap_script=session.bootstrap_script,
+        startup_command=session.startup_command
+        if session.session_type == SessionType.BATCH
+        else "",
+        kernel_secret=kernel.runner_secret,
+        mounts=[],
+    )
+
+
+# --- agent events ----------------------------------------------------------------------------
+
+
+def _kernel_for_event(kernel_id: str) -> Kernel | None:
+    kernel = (
+        Kernel.objects.select_for_update()
+        .select_related("session", "session__access_key")
+        .filter(pk=kernel_id)
+        .first()
+    )
+    if kernel is None:
+        log.info("event for unknown kernel", extra={"kernel_id": kernel_id})
+    return kernel
+
+
+@transaction.atomic
+def on_kernel_started(event: KernelStarted) -> None:
+    kernel = _kernel_for_event(event.kernel_id)
+    if kernel is None:
+        return
+    if kernel.status in KernelStatus.dead() or kernel.status == KernelStatus.TERMINATING:
+        # destroyed while it was starting: make sure the container goes away
+        _send_after_commit(
+            event.agent_id,
+            "destroy_kernel",
+            DestroyKernel(kernel_id=event.kernel_id, session_id=event.session_id, reason="stale"),
+        )
+        return
+    ports = {port.name: port.host_port for port in event.ports}
+    kernel_transition(
+        kernel=kernel,
+        to=KernelStatus.RUNNING,
+        reason="adopted" if event.adopted else "started",
+        extra_fields={
+            "container_id": event.container_id,
+            "host_ports": ports,
+            "runner_port": ports.get(RUNNER_PORT_NAME),
+            "started_at": kernel.started_at or event.at,
+        },
+    )
+    session = kernel.session
+    pending = session.kernels.exclude(pk=kernel.pk).exclude(status=KernelStatus.RUNNING).exists()
+    if not pending and session.status not in SessionStatus.dead():
+        session_transition(session=session, to=SessionStatus.RUNNING, reason="all kernels running")
+
+
+@transaction.atomic
+def on_kernel_creation_failed(event: KernelCreationFailed) -> None:
+    kernel = _kernel_for_event(event.kernel_id)
+    if kernel is None or kernel.status in KernelStatus.dead():
+        return
+    kernel_transition(kernel=kernel, to=KernelStatus.ERROR, reason=event.reason)
+    _release(kernel)
+    session = kernel.session
+    if session.status not in SessionStatus.dead():
+        session_transition(
+            session=session,
+            to=SessionStatus.ERROR,
+            reason=event.reason,
+            status_data={
+                **session.status_data,
+                "error": {"reason": event.reason, "detail": event.detail},
+            },
+        )
+    _stop_other_kernels(session, except_kernel=kernel.pk, reason="sibling-failed")
+
+
+@transaction.atomic
+def on_kernel_terminated(event: KernelTerminated) -> None:
+    kernel = _kernel_for_event(event.kernel_id)
+    if kernel is None:
+        return
+    if kernel.status not in KernelStatus.terminal():
+        kernel_transition(
+            kernel=kernel,
+            to=KernelStatus.TERMINATED,
+            reason=event.reason or ("oom-killed" if event.oom_killed else "terminated"),
+            extra_fields={"exit_code": event.exit_code, "oom_killed": event.oom_killed},
+        )
+    _release(kernel)
+    _session_after_kernel_end(kernel.session, kernel=kernel, reason=event.reason)
+
+
+@transaction.atomic
+def on_agent_lost(event: AgentLost) -> None:
+    kernels = list(
+        Kernel.objects.select_for_update()
+        .select_related("session", "session__access_key")
+        .filter(agent_id=event.agent_id)
+        .exclude(status__in=KernelStatus.terminal())
+    )
+    for kernel in kernels:
+        if kernel.status != KernelStatus.TERMINATED:
+            kernel_transition(kernel=kernel, to=KernelStatus.TERMINATED, reason="agent-lost")
+        _release(kernel)
+    for session in {k.session_id: k.session for k in kernels}.values():
+        _session_after_kernel_end(session, kernel=None, reason="agent-lost")
+
+
+def unknown_kernels(agent_id: str, kernel_ids: Sequence[str]) -> Collection[str]:
+    """Kernel ids an agent reports that we do not expect to run there (it removes them)."""
+    wanted = {
+        str(pk)
+        for pk in Kernel.objects.filter(pk__in=list(kernel_ids), agent_id=agent_id)
+        .exclude(status__in=KernelStatus.dead())
+        .exclude(status=KernelStatus.TERMINATING)
+        .values_list("pk", flat=True)
+    }
+    return [kid for kid in kernel_ids if kid not in wanted]
+
+
+def _session_after_kernel_end(session: Session, *, kernel: Kernel | None, reason: str) -> None:
+    session.refresh_from_db()
+    if session.status in SessionStatus.terminal():
+        return
+    live = list(session.kernels.exclude(status__in=KernelStatus.dead()))
+    if (
+        kernel is not None
+        and session.session_type == SessionType.BATCH
+        and kernel.cluster_role == "main"
+        and session.result == SessionResult.UNDEFINED
+        and session.status in SessionStatus.running()
+    ):
+        success = kernel.exit_code == 0
+        session.result = SessionResult.SUCCESS if success else SessionResult.FAILURE
+        session.save(update_fields=["result"])
+        session_event_publish(
+            "session_success" if success else "session_failure",
+            session=session,
+            reason="batch-finished",
+            exit_code=kernel.exit_code,
+        )
+    if live:
+        if session.status != SessionStatus.TERMINATING and session.status != SessionStatus.ERROR:
+            session_transition(session=session, to=SessionStatus.TERMINATING, reason=reason)
+        _stop_other_kernels(session, except_kernel=None, reason=reason)
+        return
+    if session.status not in (SessionStatus.TERMINATING, SessionStatus.ERROR):
+        session_transition(session=session, to=SessionStatus.TERMINATING, reason=reason)
+    session_transition(
+        session=session, to=SessionStatus.TERMINATED, reason=reason or session.status_info
+    )
+
+
+def _stop_other_kernels(session: Session, *, except_kernel: UUID | None, reason: str) -> None:
+    for other in session.kernels.select_for_update().exclude(status__in=KernelStatus.dead()):
+        if other.pk == except_kernel or other.status == KernelStatus.TERMINATING:
+            continue
+        _kernel_stop(other, reason=reason, forced=False)
+
+
+def _kernel_stop(kernel: Kernel, *, reason: str, forced: bool) -> None:
+    """Ask the kernel's agent to destroy it; end it at once when it never reached an agent,
+    when forced, or when its agent is not alive."""
+    agent = kernel.agent
+    placed = kernel.agent_id is not None and kernel.status not in (
+        KernelStatus.PENDING,
+        KernelStatus.SCHEDULED,
+    )
+    alive = agent is not None and agent.status == AgentStatus.ALIVE
+    if placed and alive and kernel.agent_id is not None:
+        _send_after_commit(
+            kernel.agent_id,
+            "destroy_kernel",
+            DestroyKernel(
+                kernel_id=str(kernel.pk), session_id=str(kernel.session_id), reason=reason
+            ),
+        )
+    if placed and alive and not forced:
+        kernel_transition(kernel=kernel, to=KernelStatus.TERMINATING, reason=reason)
+        return
+    to = (
+        KernelStatus.TERMINATED
+        if placed or kernel.status != KernelStatus.PENDING
+        else KernelStatus.CANCELLED
+    )
+    kernel_transition(kernel=kernel, to=to, reason=reason)
+    _release(kernel)
+
+
+# --- user requests ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def session_destroy(
+    *, session: Session, forced: bool = False, reason: str = "user-requested"
+) -> None:
+    """Mark a session for termination and tell its agents (idempotent)."""
+    session = Session.objects.select_for_update().select_related("access_key").get(pk=session.pk)
+    match session.status:
+        case SessionStatus.TERMINATED | SessionStatus.CANCELLED:
+            return
+        case SessionStatus.PENDING:
+            for kernel in session.kernels.select_for_update():
+                kernel_transition(kernel=kernel, to=KernelStatus.CANCELLED, reason=reason)
+                _release(kernel)
+            session_transition(session=session, to=SessionStatus.CANCELLED, reason=reason)
+            return
+        case SessionStatus.TERMINATING if not forced:
+            return
+    if session.status != SessionStatus.ERROR and session.status != SessionStatus.TERMINATING:
+        session_transition(session=session, to=SessionStatus.TERMINATING, reason=reason)
+    for kernel in session.kernels.select_for_update().select_related("agent"):
+        if kernel.status in KernelStatus.dead():
+            _release(kernel)
+            continue
+        if kernel.status == KernelStatus.TERMINATING and not forced:
+            continue
+        _kernel_stop(kernel, reason=reason, forced=forced)
+    if not session.kernels.exclude(status__in=KernelStatus.dead()).exists():
+        session_transition(session=session, to=SessionStatus.TERMINATED, reason=reason)
+
+
+def sessions_destroy_recursive(*, session: Session, forced: bool, reason: str) -> list[UUID]:
+    """Destroy `session` and every live session that depends on it, dependents first."""
+    order: list[Session] = []
+    seen: set[UUID] = set()
+    stack = [session]
+    while stack:
+        current = stack.pop()
+        if current.pk in seen:
+            continue
+        seen.add(current.pk)
+        order.append(current)
+        stack.extend(
+            Session.objects.filter(dependencies__depends_on=current).exclude(
+                status__in=SessionStatus.terminal()
+            )
+        )
+    for item in reversed(order):
+        session_destroy(session=item, forced=forced, reason=reason)
+    return [s.pk for s in order]
+
+
+@transaction.atomic
+def session_restart(*, session: Session) -> None:
+    session = Session.objects.select_for_update().select_related("access_key").get(pk=session.pk)
+    if session.status not in (SessionStatus.RUNNING, SessionStatus.RUNNING_DEGRADED):
+        raise InvalidSessionState(f"Only running sessions restart (this one is {session.status}).")
+    session_transition(session=session, to=SessionStatus.RESTARTING, reason="user-requested")
+    for kernel in session.kernels.select_for_update():
+        if kernel.agent_id is None or kernel.status != KernelStatus.RUNNING:
+            continue
+        kernel_transition(kernel=kernel, to=KernelStatus.RESTARTING, reason="user-requested")
+        _send_after_commit(
+            kernel.agent_id,
+            "restart_kernel",
+            KernelRef(kernel_id=str(kernel.pk), session_id=str(session.pk)),
+        )
+
+
+@transaction.atomic
+def session_rename(*, session: Session, new_name: str) -> None:
+    if not SESSION_NAME_RE.match(new_name):
+        raise InvalidAPIParameters("Session names have 4 to 64 letters, digits, '-', '_' or '.'.")
+    clash = (
+        Session.objects.filter(access_key_id=session.access_key_id, name=new_name)
+        .exclude(pk=session.pk)
+        .exclude(status__in=SessionStatus.dead())
+        .first()
+    )
+    if clash is not None:
+        raise SessionAlreadyExists(data={"existingSessionId": str(clash.pk)})
+    Session.objects.filter(pk=session.pk).update(name=new_name)
+    session.name = new_name
+    log.info("session renamed", extra={"session_id": str(session.pk), "name": new_name})
