@@ -58,6 +58,7 @@ def loopback_registry(docker_engine: None, tmp_path: Path) -> Iterator[LoopbackR
     binary = shutil.which("docker-registry")
     if binary is None:
         _unavailable("docker-registry is not installed (apt-get install docker-registry)")
+        raise AssertionError("unreachable")
     port = free_port()
     config = tmp_path / "registry.yml"
     config.write_text(
