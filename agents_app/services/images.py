@@ -31,8 +31,8 @@ MAX_RESOURCE_PREFIX = "ai.backend.resource.max."
 SERVICE_PROTOCOLS = frozenset({"tcp", "http", "pty", "preopen", "internal"})
 # The image scripts/build_kernel_image.sh builds, and the aliases users type for it.
 DEFAULT_IMAGE_ALIASES: dict[str, str] = {
-    "python": "bai/python:3.11",
-    "python:3.11": "bai/python:3.11",
+    "python": "backendai/python:3.11-debian",
+    "python:3.11": "backendai/python:3.11-debian",
 }
 
 _PORT_ITEM_RE = re.compile(r"^(?P<name>[\w.-]+):(?P<proto>\w+):(?P<ports>\d+|\[[\d,\s]*\])$")

@@ -33,7 +33,7 @@ def make_heartbeat() -> HeartbeatMaker:
             ],
             "images": [
                 LocalImage(
-                    ref="bai/python:3.11",
+                    ref="backendai/python:3.11-debian",
                     digest="sha256:abc",
                     labels={
                         "ai.backend.kernelspec": "1",

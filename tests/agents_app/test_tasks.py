@@ -127,7 +127,7 @@ class TestRescanImagesCommand:
         call_command("rescan_images", "--no-registries")
 
         image = Image.objects.get()
-        assert image.canonical == "bai/python:3.11"
+        assert image.canonical == "backendai/python:3.11-debian"
         assert image.service_ports[0] == {"name": "ttyd", "protocol": "http", "ports": [7681]}
         assert sorted(ImageAlias.objects.values_list("alias", flat=True)) == [
             "python",

@@ -98,7 +98,7 @@ class TestAgentsAdminForSuperadmin:
             id="i-images",
             local_images=[
                 {
-                    "ref": "bai/python:3.11",
+                    "ref": "backendai/python:3.11-debian",
                     "architecture": "amd64",
                     "labels": {
                         "ai.backend.kernelspec": "1",
@@ -117,7 +117,11 @@ class TestAgentsAdminForSuperadmin:
         )
 
         image = Image.objects.get()
-        assert (image.name, image.tag, image.architecture) == ("bai/python", "3.11", "x86_64")
+        assert (image.name, image.tag, image.architecture) == (
+            "backendai/python",
+            "3.11-debian",
+            "x86_64",
+        )
         assert image.min_resources == {"mem": str(256 << 20)}
         assert set(ImageAlias.objects.values_list("alias", flat=True)) == {"python", "python:3.11"}
 

@@ -89,7 +89,9 @@ class InMemoryBackend:
         return [{"name": "a.txt", "size": 1}]
 
     def local_images(self) -> list[LocalImage]:
-        return [LocalImage(ref="bai/python:3.11", labels={"ai.backend.kernelspec": "1"})]
+        return [
+            LocalImage(ref="backendai/python:3.11-debian", labels={"ai.backend.kernelspec": "1"})
+        ]
 
     def pull(self, ref: str, username: str = "", password: str = "") -> str:
         return "sha256:pulled"

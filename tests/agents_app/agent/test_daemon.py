@@ -22,7 +22,7 @@ def create_payload(kernel_id: str = "k1", **overrides: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "kernel_id": kernel_id,
         "session_id": "s1",
-        "image": "bai/python:3.11",
+        "image": "backendai/python:3.11-debian",
         "resources": {"cpu": "1", "mem": str(512 << 20)},
     }
     payload.update(overrides)
@@ -196,7 +196,7 @@ class TestHeartbeat:
             "cuda.device": Decimal(2),
             "cuda.shares": Decimal(2),
         }
-        assert beat.images[0].ref == "bai/python:3.11"
+        assert beat.images[0].ref == "backendai/python:3.11-debian"
         assert [k.kernel_id for k in beat.kernels] == ["k1"]
         assert beat.compute_plugins["cuda"]["mock"] is True
 

@@ -46,7 +46,7 @@ class TestAgentHeartbeat:
         assert agent.first_contact == T0
         assert agent.last_heartbeat == T0
         assert agent.resource_group.name == "default"
-        assert agent.local_images[0]["ref"] == "bai/python:3.11"
+        assert agent.local_images[0]["ref"] == "backendai/python:3.11-debian"
         assert _capacity("i-node1") == {"cpu": Decimal(4), "mem": Decimal(8 << 30)}
 
     def test_unchanged_heartbeat_updates_only_last_heartbeat(
