@@ -1,0 +1,150 @@
+"""Sessions in the admin console: status, the scheduler's verdict, owner, agents and history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from .enums import SessionStatus
+from .models import Kernel, Session, SessionStatusHistory, SessionTemplate
+from .services.lifecycle import session_destroy
+
+
+class KernelInline(admin.TabularInline):
+    model = Kernel
+    extra = 0
+    can_delete = False
+    fields = (
+        "cluster_hostname",
+        "agent",
+        "status",
+        "status_info",
+        "container_id",
+        "occupied_slots",
+        "host_ports",
+        "exit_code",
+        "oom_killed",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class HistoryInline(admin.TabularInline):
+    model = SessionStatusHistory
+    extra = 0
+    can_delete = False
+    fields = ("at", "status", "reason")
+    readonly_fields = fields
+    ordering = ("at", "id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "status",
+        "verdict",
+        "session_type",
+        "access_key",
+        "project",
+        "resource_group",
+        "agents",
+        "created_at",
+    )
+    list_filter = ("status", "session_type", "resource_group", "domain")
+    search_fields = ("name", "id", "access_key__access_key", "user__email")
+    list_select_related = ("access_key", "project", "resource_group")
+    readonly_fields = (
+        "id",
+        "status",
+        "status_info",
+        "verdict_detail",
+        "status_changed",
+        "result",
+        "access_key",
+        "user",
+        "domain",
+        "project",
+        "resource_group",
+        "image",
+        "requested_slots",
+        "occupying_slots",
+        "created_at",
+        "terminated_at",
+    )
+    fields = (
+        "id",
+        "name",
+        "session_type",
+        "status",
+        "status_info",
+        "verdict_detail",
+        "result",
+        "priority",
+        "access_key",
+        "user",
+        "domain",
+        "project",
+        "resource_group",
+        "image",
+        "requested_slots",
+        "occupying_slots",
+        "startup_command",
+        "created_at",
+        "terminated_at",
+    )
+    inlines = (KernelInline, HistoryInline)
+    actions = ("terminate_sessions", "force_terminate_sessions")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
+        return super().get_queryset(request).prefetch_related("kernels")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # sessions are created through the API, which runs every policy check
+
+    @admin.display(description="why pending")
+    def verdict(self, obj: Session) -> str:
+        if obj.status != SessionStatus.PENDING:
+            return ""
+        verdict = (obj.status_data or {}).get("scheduler") or {}
+        return str(verdict.get("msg") or verdict.get("verdict") or "waiting for the scheduler")
+
+    @admin.display(description="scheduler verdict")
+    def verdict_detail(self, obj: Session) -> str:
+        verdict = (obj.status_data or {}).get("scheduler")
+        if not verdict:
+            return "-"
+        return format_html("<pre>{}</pre>", json.dumps(verdict, indent=2))
+
+    @admin.display(description="agents")
+    def agents(self, obj: Session) -> str:
+        return ", ".join(sorted({k.agent_id for k in obj.kernels.all() if k.agent_id}))
+
+    @admin.action(description="Terminate selected sessions", permissions=["change"])
+    def terminate_sessions(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        for session in queryset:
+            session_destroy(session=session, reason="admin-requested")
+        self.message_user(request, "Termination requested.", messages.SUCCESS)
+
+    @admin.action(description="Force-terminate selected sessions", permissions=["change"])
+    def force_terminate_sessions(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        for session in queryset:
+            session_destroy(session=session, forced=True, reason="admin-forced")
+        self.message_user(request, "Sessions force-terminated.", messages.SUCCESS)
+
+
+@admin.register(SessionTemplate)
+class SessionTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "domain", "project", "user", "is_active", "created_at")
+    list_filter = ("is_active", "domain")
+    search_fields = ("name",)

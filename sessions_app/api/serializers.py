@@ -1,0 +1,84 @@
+"""Output shapes of the sessions API (camelCase, as Backend.AI clients read them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from sessions_app.models import Kernel, Session
+
+
+def service_ports_of(session: Session, kernels: list[Kernel]) -> list[dict[str, Any]]:
+    """The main kernel's service ports in the client's shape (empty unless running)."""
+    main = next((k for k in kernels if k.cluster_role == "main"), None)
+    if main is None:
+        return []
+    return [
+        {
+            "name": port.get("name"),
+            "protocol": port.get("protocol"),
+            "ports": port.get("container_ports") or port.get("ports") or [],
+        }
+        for port in main.service_ports or []
+    ]
+
+
+class KernelOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    clusterRole = serializers.CharField(source="cluster_role")
+    clusterIdx = serializers.IntegerField(source="cluster_idx")
+    clusterHostname = serializers.CharField(source="cluster_hostname")
+    agent = serializers.CharField(source="agent_id", allow_null=True)
+    containerId = serializers.CharField(source="container_id")
+    status = serializers.CharField()
+    statusInfo = serializers.CharField(source="status_info")
+    occupiedSlots = serializers.JSONField(source="occupied_slots")
+    servicePorts = serializers.JSONField(source="service_ports")
+    exitCode = serializers.IntegerField(source="exit_code", allow_null=True)
+    oomKilled = serializers.BooleanField(source="oom_killed")
+
+
+class SessionOutputSerializer(serializers.Serializer):
+    """One session as `GET /session/{ref}` and the list endpoint show it."""
+
+    sessionId = serializers.UUIDField(source="id")
+    sessionName = serializers.CharField(source="name")
+    sessionType = serializers.CharField(source="session_type")
+    status = serializers.CharField()
+    statusInfo = serializers.CharField(source="status_info")
+    statusData = serializers.JSONField(source="status_data")
+    schedulerVerdict = serializers.SerializerMethodField()
+    result = serializers.CharField()
+    image = serializers.CharField(source="image_ref")
+    architecture = serializers.CharField()
+    domainName = serializers.CharField(source="domain.name")
+    groupId = serializers.UUIDField(source="project_id")
+    groupName = serializers.CharField(source="project.name")
+    userId = serializers.UUIDField(source="user_id")
+    ownerAccessKey = serializers.CharField(source="access_key_id")
+    resourceGroup = serializers.CharField(source="resource_group.name")
+    priority = serializers.IntegerField()
+    clusterMode = serializers.CharField(source="cluster_mode")
+    clusterSize = serializers.IntegerField(source="cluster_size")
+    requestedSlots = serializers.JSONField(source="requested_slots")
+    occupyingSlots = serializers.JSONField(source="occupying_slots")
+    environ = serializers.JSONField()
+    tag = serializers.CharField()
+    startsAt = serializers.DateTimeField(source="starts_at", allow_null=True)
+    creationTime = serializers.DateTimeField(source="created_at")
+    terminationTime = serializers.DateTimeField(source="terminated_at", allow_null=True)
+    age = serializers.SerializerMethodField()
+    kernels = serializers.SerializerMethodField()
+
+    def get_schedulerVerdict(self, obj: Session) -> dict[str, Any] | None:
+        verdict = (obj.status_data or {}).get("scheduler")
+        return verdict if isinstance(verdict, dict) else None
+
+    def get_age(self, obj: Session) -> float:
+        end = obj.terminated_at or timezone.now()
+        return round((end - obj.created_at).total_seconds(), 3)
+
+    def get_kernels(self, obj: Session) -> list[dict[str, Any]]:
+        return KernelOutputSerializer(obj.kernels.all(), many=True).data  # type: ignore[return-value]
