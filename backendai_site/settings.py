@@ -213,3 +213,25 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # --- end agents_app ---
+
+# --- sessions_app.scheduler ---
+# Owned by the scheduler (env BAI_SCHEDULER_*): its tasks run on `manager`; beat runs a backstop
+# pass of every active resource group (a pass skips at once when another holds the group's lock).
+from sessions_app.scheduler.conf import SchedulerSettings  # noqa: E402
+
+SCHEDULER = SchedulerSettings()
+SCHEDULER_HINT_DEBOUNCE_SECONDS = SCHEDULER.hint_debounce
+CELERY_TASK_ROUTES = {
+    **globals().get("CELERY_TASK_ROUTES", {}),
+    "sessions_app.schedule_resource_group": {"queue": "manager"},
+    "sessions_app.schedule_all_resource_groups": {"queue": "manager"},
+}
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "sessions-scheduler-backstop": {
+        "task": "sessions_app.schedule_all_resource_groups",
+        "schedule": SCHEDULER.backstop_interval,
+        "options": {"queue": "manager", "expires": SCHEDULER.backstop_interval},
+    },
+}
+# --- end ---

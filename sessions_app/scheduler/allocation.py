@@ -1,0 +1,340 @@
+"""Reserve and release agent capacity with conditional updates; commit a plan.
+
+`AgentResource.used` is changed only here, always by `used + delta <= capacity` conditional
+updates (the CHECK constraint is the last line of defence), and always together with the
+kernels' `holds_resources` flag in the same transaction, so that for every row
+`used == sum(occupied_slots of kernels holding resources on that agent)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import connection, transaction
+
+from agents_app.models import AgentResource
+from sessions_app.enums import KERNEL_TRANSITIONS, KernelStatus, SessionStatus
+from sessions_app.models import Kernel, Session
+from sessions_app.services.status import sessions_transition_bulk
+
+from .hints import scheduler_hint
+from .types import (
+    PendingSession,
+    Placement,
+    Plan,
+    Snapshot,
+    Verdict,
+    slots_from_json,
+    slots_to_json,
+)
+from .validators import VERDICT_INSUFFICIENT_CAPACITY
+
+log = logging.getLogger(__name__)
+
+REASON_SCHEDULED = "scheduled"
+VERDICT_REFRESH_SECONDS = 60
+
+_AR = AgentResource._meta.db_table
+_KERNEL = Kernel._meta.db_table
+_SESSION = Session._meta.db_table
+
+_RESERVE_SQL = f"""
+UPDATE {_AR} AS ar SET used = ar.used + v.delta
+FROM unnest(%s::text[], %s::text[], %s::numeric[]) AS v(agent_id, slot_name, delta)
+WHERE ar.agent_id = v.agent_id AND ar.slot_name = v.slot_name
+  AND ar.used + v.delta <= ar.capacity
+RETURNING ar.agent_id, ar.slot_name
+"""
+_RELEASE_SQL = f"""
+UPDATE {_AR} AS ar SET used = GREATEST(ar.used - v.delta, 0)
+FROM unnest(%s::text[], %s::text[], %s::numeric[]) AS v(agent_id, slot_name, delta)
+WHERE ar.agent_id = v.agent_id AND ar.slot_name = v.slot_name
+RETURNING ar.agent_id, ar.slot_name, ar.used
+"""
+_KERNELS_SCHEDULE_SQL = f"""
+UPDATE {_KERNEL} AS k
+SET agent_id = v.agent_id, occupied_slots = v.slots, holds_resources = true,
+    status = %s, status_info = %s, status_changed = %s
+FROM unnest(%s::uuid[], %s::text[], %s::jsonb[]) AS v(id, agent_id, slots)
+WHERE k.id = v.id AND k.status = %s
+RETURNING k.id
+"""
+_SESSIONS_PLACED_SQL = f"""
+UPDATE {_SESSION} AS s
+SET occupying_slots = v.slots, status_data = COALESCE(s.status_data, '{{}}'::jsonb) - 'scheduler'
+FROM unnest(%s::uuid[], %s::jsonb[]) AS v(id, slots)
+WHERE s.id = v.id
+"""
+_VERDICTS_SQL = f"""
+UPDATE {_SESSION} AS s
+SET status_data = COALESCE(s.status_data, '{{}}'::jsonb)
+    || jsonb_build_object('scheduler', v.verdict)
+FROM unnest(%s::uuid[], %s::jsonb[]) AS v(id, verdict)
+WHERE s.id = v.id AND s.status = %s
+"""
+
+
+class _Refused(Exception):
+    """A conditional update found less room than planned: roll the savepoint back."""
+
+
+@dataclass(slots=True)
+class CommitResult:
+    scheduled: list[UUID] = field(default_factory=list)
+    refused: list[UUID] = field(default_factory=list)
+    cancelled: list[UUID] = field(default_factory=list)
+    verdicts_written: int = 0
+
+
+Deltas = dict[tuple[str, str], int]
+
+
+def _columns(deltas: Mapping[tuple[str, str], int]) -> list[list[object]]:
+    keys = sorted(k for k, v in deltas.items() if v)
+    return [
+        [agent for agent, _ in keys],
+        [slot for _, slot in keys],
+        [Decimal(deltas[k]).scaleb(-6) for k in keys],
+    ]
+
+
+def _reserve(deltas: Deltas) -> bool:
+    """Apply all `deltas` or none (inside a savepoint). True when all rows had room."""
+    columns = _columns(deltas)
+    if not columns[0]:
+        return True
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_RESERVE_SQL, columns)
+            if len(cursor.fetchall()) != len(columns[0]):
+                raise _Refused
+    except _Refused:
+        return False
+    return True
+
+
+def _release(deltas: Deltas) -> None:
+    columns = _columns(deltas)
+    if not columns[0]:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_RELEASE_SQL, columns)
+
+
+def _merge(placements: Iterable[Placement]) -> Deltas:
+    out: Deltas = {}
+    for placement in placements:
+        for key, amount in placement.total_by_agent().items():
+            out[key] = out.get(key, 0) + amount
+    return out
+
+
+def plan_commit(*, snapshot: Snapshot, plan: Plan, now: datetime) -> CommitResult:
+    """Write `plan` in the current transaction (the caller holds it and the group lock)."""
+    assert KernelStatus.SCHEDULED in KERNEL_TRANSITIONS[KernelStatus.PENDING]
+    result = CommitResult()
+    placements = list(plan.placements)
+    refused: list[Placement] = []
+    if placements and not _reserve(_merge(placements)):
+        # Someone shrank capacity under us: retry one session per savepoint.
+        kept: list[Placement] = []
+        for placement in placements:
+            (kept if _reserve(_merge([placement])) else refused).append(placement)
+        placements = kept
+        log.warning(
+            "capacity changed during the pass",
+            extra={"resource_group": snapshot.resource_group_id, "refused": len(refused)},
+        )
+    by_id = {p.session_id: p for p in placements}
+    if placements:
+        moved = set(
+            sessions_transition_bulk(
+                session_ids=list(by_id),
+                expected=SessionStatus.PENDING,
+                to=SessionStatus.SCHEDULED,
+                reason=REASON_SCHEDULED,
+                now=now,
+            )
+        )
+        gone = [p for sid, p in by_id.items() if sid not in moved]
+        if gone:  # cancelled or locked by someone else meanwhile: give their capacity back
+            _release(_merge(gone))
+        placements = [p for p in placements if p.session_id in moved]
+        _kernels_schedule(placements, now=now)
+        _sessions_mark_placed(placements)
+        result.scheduled = [p.session_id for p in placements]
+
+    sessions = {s.id: s for s in snapshot.sessions}
+    pending = [(sessions[p.session_id], _refused_verdict()) for p in refused] + plan.pending
+    result.refused = [p.session_id for p in refused]
+    result.verdicts_written = _verdicts_write(pending, now=now)
+    result.cancelled = _cancel(plan.cancellations, now=now)
+    return result
+
+
+def _refused_verdict() -> Verdict:
+    return Verdict(
+        VERDICT_INSUFFICIENT_CAPACITY,
+        "Capacity changed while the scheduler was placing this session; it will be retried.",
+    )
+
+
+def _kernels_schedule(placements: Sequence[Placement], *, now: datetime) -> None:
+    ids: list[UUID] = []
+    agents: list[str] = []
+    slots: list[str] = []
+    planned: dict[UUID, tuple[str, dict[str, int]]] = {}
+    for placement in placements:
+        for kernel in placement.kernels:
+            ids.append(kernel.kernel_id)
+            agents.append(kernel.agent_id)
+            slots.append(json.dumps(slots_to_json(kernel.slots)))
+            planned[kernel.kernel_id] = (kernel.agent_id, kernel.slots)
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _KERNELS_SCHEDULE_SQL,
+            [KernelStatus.SCHEDULED.value, REASON_SCHEDULED, now, ids, agents, slots,
+             KernelStatus.PENDING.value],
+        )  # fmt: skip
+        updated = {row[0] for row in cursor.fetchall()}
+    missing = [kid for kid in ids if kid not in updated]
+    if missing:  # a kernel left PENDING under us: it holds nothing, so give its share back
+        log.warning("kernels not pending any more", extra={"kernel_ids": [str(k) for k in missing]})
+        deltas: Deltas = {}
+        for kid in missing:
+            agent_id, kernel_slots = planned[kid]
+            for slot, amount in kernel_slots.items():
+                deltas[(agent_id, slot)] = deltas.get((agent_id, slot), 0) + amount
+        _release(deltas)
+
+
+def _sessions_mark_placed(placements: Sequence[Placement]) -> None:
+    if not placements:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SESSIONS_PLACED_SQL,
+            [
+                [p.session_id for p in placements],
+                [json.dumps(slots_to_json(p.total())) for p in placements],
+            ],
+        )
+
+
+def _verdict_unchanged(previous: Mapping[str, object] | None, new: dict[str, object]) -> bool:
+    if not previous:
+        return False
+    for key, value in new.items():
+        if key != "pass_at" and previous.get(key) != value:
+            return False
+    try:
+        at = datetime.fromisoformat(str(previous.get("pass_at")))
+        return (datetime.fromisoformat(str(new["pass_at"])) - at).total_seconds() < (
+            VERDICT_REFRESH_SECONDS
+        )
+    except ValueError:
+        return False
+
+
+def _verdicts_write(pending: Sequence[tuple[PendingSession, Verdict]], *, now: datetime) -> int:
+    ids: list[UUID] = []
+    payloads: list[str] = []
+    length = len(pending)
+    for position, (session, verdict) in enumerate(pending, start=1):
+        data = verdict.as_json(queue_position=position, queue_length=length, pass_at=now)
+        if _verdict_unchanged(session.previous_verdict, data):
+            continue
+        ids.append(session.id)
+        payloads.append(json.dumps(data))
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(_VERDICTS_SQL, [ids, payloads, SessionStatus.PENDING.value])
+    return len(ids)
+
+
+def _cancel(
+    cancellations: Sequence[tuple[PendingSession, Verdict, str]], *, now: datetime
+) -> list[UUID]:
+    if not cancellations:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _VERDICTS_SQL,
+            [
+                [s.id for s, _, _ in cancellations],
+                [
+                    json.dumps(v.as_json(queue_position=None, queue_length=None, pass_at=now))
+                    for _, v, _ in cancellations
+                ],
+                SessionStatus.PENDING.value,
+            ],
+        )
+    cancelled: list[UUID] = []
+    by_reason: dict[str, list[UUID]] = {}
+    for session, _, reason in cancellations:
+        by_reason.setdefault(reason, []).append(session.id)
+    for reason, ids in by_reason.items():
+        moved = sessions_transition_bulk(
+            session_ids=ids,
+            expected=SessionStatus.PENDING,
+            to=SessionStatus.CANCELLED,
+            reason=reason,
+            now=now,
+        )
+        Kernel.objects.filter(session_id__in=moved, status=KernelStatus.PENDING).update(
+            status=KernelStatus.CANCELLED, status_info=reason, status_changed=now, terminated_at=now
+        )
+        cancelled += moved
+    return cancelled
+
+
+# --- release ---------------------------------------------------------------------------------
+
+
+def kernel_release_resources(kernel_id: UUID | str) -> bool:
+    """Give back what `kernel_id` holds on its agent. Idempotent: True only when it held some.
+
+    Call when a kernel terminates, fails to start, or its agent is lost. Hints the scheduler of
+    the kernel's resource group on commit.
+    """
+    with transaction.atomic():
+        row = (
+            Kernel.objects.select_for_update(of=("self",))
+            .filter(pk=kernel_id)
+            .values_list(
+                "holds_resources", "agent_id", "occupied_slots", "session__resource_group_id"
+            )
+            .first()
+        )
+        if row is None:
+            return False
+        holds, agent_id, occupied, group_id = row
+        if not holds:
+            return False
+        if agent_id is not None:
+            _release(
+                {(agent_id, slot): amount for slot, amount in slots_from_json(occupied).items()}
+            )
+        Kernel.objects.filter(pk=kernel_id).update(holds_resources=False)
+        log.info(
+            "kernel resources released",
+            extra={"kernel_id": str(kernel_id), "agent_id": agent_id, "resource_group": group_id},
+        )
+        scheduler_hint(group_id)
+    return True
+
+
+def agent_release_resources(agent_id: str) -> int:
+    """Release every kernel holding resources on `agent_id` (agent lost). Returns how many."""
+    kernel_ids = list(
+        Kernel.objects.filter(agent_id=agent_id, holds_resources=True).values_list("pk", flat=True)
+    )
+    return sum(kernel_release_resources(kernel_id) for kernel_id in kernel_ids)
