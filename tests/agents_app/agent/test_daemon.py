@@ -234,6 +234,7 @@ class TestNoDatabase:
         code = (
             "import sys;"
             "import agents_app.agent.runner, agents_app.agent.daemon, agents_app.agent.transport;"
+            "import agents_app.agent.docker_backend;"
             "print(sorted(m for m in sys.modules if m.endswith('.models') and '_app' in m))"
         )
         env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
