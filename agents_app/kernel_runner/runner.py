@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import getpass
 import hmac
+import io
 import json
 import logging
 import os
@@ -188,7 +189,7 @@ RUNS = RunRegistry()
 # Query mode: user code runs in the main thread so SIGINT can interrupt any blocking call.
 
 
-class ConsoleWriter:
+class ConsoleWriter(io.TextIOBase):
     """Replaces sys.stdout/sys.stderr: text goes to the current query run, else to the log."""
 
     encoding = "utf-8"
@@ -206,24 +207,14 @@ class ConsoleWriter:
             run.emit_console(self.kind, str(text))
         return len(text)
 
-    def writelines(self, lines: list[str]) -> None:
-        for line in lines:
-            self.write(line)
+    def writable(self) -> bool:
+        return True
 
     def flush(self) -> None:
         self.fallback.flush()
 
-    def isatty(self) -> bool:
-        return False
-
     def fileno(self) -> int:
         return int(self.fallback.fileno())
-
-    def readable(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return True
 
 
 class QueryExecutor:
@@ -252,7 +243,7 @@ class QueryExecutor:
                 run, code = self.jobs.get(timeout=0.5)
             except queue.Empty:
                 continue
-            exit_code = self._execute(run, code)
+            exit_code = 130 if run.interrupted else self._execute(run, code)
             with self.lock:
                 self.current_run = None
             run.emit_status("finished", exit_code)
@@ -297,22 +288,21 @@ _original_input = builtins.input
 _original_getpass = getpass.getpass
 
 
-def _query_input(prompt: object = "") -> str:
+def _ask(prompt: object, is_password: bool, fallback: Callable[[], str]) -> str:
     run = EXECUTOR.current_run
     if run is None or threading.get_ident() != MAIN_THREAD_ID:
-        return _original_input(prompt)
+        return fallback()
     if prompt:
         run.emit_console("stdout", str(prompt))
-    return run.request_input(False)
+    return run.request_input(is_password)
+
+
+def _query_input(prompt: object = "") -> str:
+    return _ask(prompt, False, lambda: _original_input(prompt))
 
 
 def _query_getpass(prompt: str = "Password: ", stream: Any = None) -> str:
-    run = EXECUTOR.current_run
-    if run is None or threading.get_ident() != MAIN_THREAD_ID:
-        return _original_getpass(prompt, stream)
-    if prompt:
-        run.emit_console("stdout", prompt)
-    return run.request_input(True)
+    return _ask(prompt, True, lambda: _original_getpass(prompt, stream))
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
