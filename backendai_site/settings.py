@@ -235,3 +235,14 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # --- end ---
+
+# --- sessions_app (lead) ---
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "sessions-sweep-batch-timeouts": {
+        "task": "sessions_app.sweep_batch_timeouts",
+        "schedule": 10.0,
+        "options": {"queue": "manager", "expires": 10.0},
+    },
+}
+# --- end sessions_app (lead) ---

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start the whole platform in the foreground: web (gunicorn + uvicorn workers), the Celery
-# manager worker and beat (and the local agent once registered below). Ctrl-C stops them all.
+# manager worker and beat, and one agent on the local Docker engine. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -30,6 +30,17 @@ pids+=($!)
   --schedule "${BAI_DATA_DIR:-.data}/celerybeat-schedule" &
 pids+=($!)
 
+# one agent on this machine, running kernels with the local Docker engine
+agent_line="  Agent:  none (Docker is unavailable; see the warning above)"
+if scripts/ensure_docker.sh && scripts/build_kernel_image.sh; then
+  BAI_AGENT_ID="${BAI_AGENT_ID:-local-agent}" BAI_AGENT_SCRATCH_ROOT="${BAI_AGENT_SCRATCH_ROOT:-$PWD/.data/scratch}" \
+    $PY manage.py run_agent &
+  pids+=($!)
+  agent_line="  Agent:  ${BAI_AGENT_ID:-local-agent} (Docker engine, image python = backendai/python:3.11-debian)"
+else
+  echo "warning: Docker is unavailable; the platform runs without an agent" >&2
+fi
+
 # wait until the web role answers, then say where to go
 for _ in $(seq 1 60); do
   curl -fsS "http://127.0.0.1:${PORT}/" >/dev/null 2>&1 && break
@@ -42,6 +53,7 @@ backendai-django is running.
   API:    http://127.0.0.1:${PORT}/
   Admin:  http://127.0.0.1:${PORT}/admin/   (log in as $(grep '^BAI_ADMIN_EMAIL=' "$creds" | cut -d= -f2-), password $(grep '^BAI_ADMIN_PASSWORD=' "$creds" | cut -d= -f2-))
   Docs:   http://127.0.0.1:${PORT}/api/docs
+${agent_line}
   CLI:    set -a; . ${creds}; set +a; backend.ai config
 Press Ctrl-C to stop everything.
 

@@ -6,3 +6,16 @@ from django.apps import AppConfig
 class SessionsConfig(AppConfig):
     name = "sessions_app"
     verbose_name = "Sessions"
+
+    def ready(self) -> None:
+        """Subscribe to agent events and to the scheduler's start hook."""
+        from agents_app import events
+        from sessions_app.scheduler.hooks import on_sessions_scheduled
+        from sessions_app.services import lifecycle
+
+        events.subscribe("kernel_started", lifecycle.on_kernel_started)
+        events.subscribe("kernel_terminated", lifecycle.on_kernel_terminated)
+        events.subscribe("kernel_creation_failed", lifecycle.on_kernel_creation_failed)
+        events.subscribe("agent_lost", lifecycle.on_agent_lost)
+        events.set_kernel_ownership_resolver(lifecycle.unknown_kernels)
+        on_sessions_scheduled(lifecycle.sessions_start)

@@ -40,6 +40,15 @@ class Credentials:
         return self.keypair.access_key
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A test database per pytest process, so runs side by side on one server do not collide."""
+    from django.conf import settings
+
+    test = settings.DATABASES["default"].setdefault("TEST", {})
+    test["NAME"] = f"test_backendai_{os.getpid()}"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_redis_state() -> Iterator[None]:
     """Forget rate-limit and login counters between tests."""
@@ -51,8 +60,8 @@ def _isolated_redis_state() -> Iterator[None]:
 
 
 def make_credentials(role: UserRole = UserRole.USER, **user_fields: Any) -> Credentials:
-    KeypairResourcePolicyFactory()
-    user = UserFactory(role=role, **user_fields)
+    KeypairResourcePolicyFactory.create()
+    user = UserFactory.create(role=role, **user_fields)
     issued = keypair_issue(user=user)
     return Credentials(user=user, keypair=issued.keypair, secret_key=issued.secret_key)
 
@@ -76,7 +85,7 @@ def signed_headers(
     date: datetime | None = None,
     version: str = API_VERSION,
     prefix: str = "BackendAI",
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Django test-client META for a request signed like the official client signs it."""
     date = date or datetime.now(UTC)
     raw_date = date.isoformat()

@@ -24,6 +24,7 @@ from sessions_app.enums import (
 )
 from sessions_app.models import Kernel, Session, SessionStatusHistory
 
+from .callbacks import session_callback_schedule
 from .events import kernel_event_for_status, session_event_for_status, session_event_publish
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,26 @@ log = logging.getLogger(__name__)
 class IllegalStatusTransition(Conflict):
     error_type = "illegal-status-transition"
     title = "The requested status change is not allowed."
+
+
+def _notify_callback(
+    session: Session, *, event: str | None, to: SessionStatus, reason: str, now: datetime
+) -> None:
+    if not session.callback_url:
+        return
+    session_callback_schedule(
+        session_id=str(session.pk),
+        callback_url=session.callback_url,
+        payload={
+            "type": "session_lifecycle",
+            "event": event or f"session_{to.lower()}",
+            "session_id": str(session.pk),
+            "session_name": session.name,
+            "status": to,
+            "reason": reason,
+            "when": now.isoformat(),
+        },
+    )
 
 
 def session_transition(
@@ -74,6 +95,7 @@ def session_transition(
                 event = session_event_for_status(to)
                 if event is not None:
                     session_event_publish(event, session=session, reason=reason)
+                _notify_callback(session, event=event, to=to, reason=reason, now=now)
                 log.info(
                     "session status",
                     extra={
@@ -121,6 +143,7 @@ def sessions_transition_bulk(
         if event is not None and moved:
             for session in Session.objects.filter(pk__in=moved).select_related("access_key"):
                 session_event_publish(event, session=session, reason=reason)
+                _notify_callback(session, event=event, to=to, reason=reason, now=now)
     return moved
 
 

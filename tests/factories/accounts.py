@@ -15,7 +15,7 @@ from backendai_site.accounts.models import (
 )
 
 
-class DomainFactory(factory.django.DjangoModelFactory):
+class DomainFactory(factory.django.DjangoModelFactory[Domain]):
     class Meta:
         model = Domain
         django_get_or_create = ("name",)
@@ -23,7 +23,7 @@ class DomainFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"domain{n}")
 
 
-class KeypairResourcePolicyFactory(factory.django.DjangoModelFactory):
+class KeypairResourcePolicyFactory(factory.django.DjangoModelFactory[KeypairResourcePolicy]):
     class Meta:
         model = KeypairResourcePolicy
         django_get_or_create = ("name",)
@@ -31,7 +31,7 @@ class KeypairResourcePolicyFactory(factory.django.DjangoModelFactory):
     name = "default"
 
 
-class UserResourcePolicyFactory(factory.django.DjangoModelFactory):
+class UserResourcePolicyFactory(factory.django.DjangoModelFactory[UserResourcePolicy]):
     class Meta:
         model = UserResourcePolicy
         django_get_or_create = ("name",)
@@ -39,7 +39,7 @@ class UserResourcePolicyFactory(factory.django.DjangoModelFactory):
     name = "default"
 
 
-class ProjectResourcePolicyFactory(factory.django.DjangoModelFactory):
+class ProjectResourcePolicyFactory(factory.django.DjangoModelFactory[ProjectResourcePolicy]):
     class Meta:
         model = ProjectResourcePolicy
         django_get_or_create = ("name",)
@@ -47,7 +47,7 @@ class ProjectResourcePolicyFactory(factory.django.DjangoModelFactory):
     name = "default"
 
 
-class ProjectFactory(factory.django.DjangoModelFactory):
+class ProjectFactory(factory.django.DjangoModelFactory[Project]):
     class Meta:
         model = Project
 
@@ -56,7 +56,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     resource_policy = factory.SubFactory(ProjectResourcePolicyFactory)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True

@@ -36,9 +36,9 @@ class ComputeWorld:
 
 
 def add_agent(group: ResourceGroup, *, cpu: int = 4, mem_gib: int = 8, **fields: object) -> Agent:
-    agent = AgentFactory(resource_group=group, **fields)
-    AgentResourceFactory(agent=agent, slot_name="cpu", capacity=Decimal(cpu))
-    AgentResourceFactory(
+    agent = AgentFactory.create(resource_group=group, **fields)
+    AgentResourceFactory.create(agent=agent, slot_name="cpu", capacity=Decimal(cpu))
+    AgentResourceFactory.create(
         agent=agent, slot_name="mem", slot_type=SlotType.BYTES, capacity=Decimal(mem_gib * GIB)
     )
     return agent
@@ -56,15 +56,15 @@ def make_member(world_project: Project, email: str, role: UserRole = UserRole.US
 @pytest.fixture
 def world(db: None) -> ComputeWorld:
     defaults = default_tenancy_ensure()
-    group = ResourceGroupFactory(name="default", is_public=True)
+    group = ResourceGroupFactory.create(name="default", is_public=True)
     agent = add_agent(group)
-    image = ImageFactory(
+    image = ImageFactory.create(
         name="bai/python",
         tag="3.11",
         min_resources={"cpu": "1", "mem": str(64 * 1024**2)},
         service_ports=[{"name": "http", "protocol": "http", "container_ports": [8080]}],
     )
-    ImageAliasFactory(alias="python", image=image)
+    ImageAliasFactory.create(alias="python", image=image)
     return ComputeWorld(
         domain=defaults.domain,
         project=defaults.project,

@@ -19,14 +19,20 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def two_domains() -> dict[str, User]:
-    KeypairResourcePolicyFactory()
-    alpha, beta = DomainFactory(name="alpha"), DomainFactory(name="beta")
+    KeypairResourcePolicyFactory.create()
+    alpha, beta = DomainFactory.create(name="alpha"), DomainFactory.create(name="beta")
     return {
-        "alpha_admin": UserFactory(email="admin@alpha.test", domain=alpha, role=UserRole.ADMIN),
-        "alpha_user": UserFactory(email="user@alpha.test", domain=alpha),
-        "beta_user": UserFactory(email="user@beta.test", domain=beta),
-        "monitor": UserFactory(email="monitor@beta.test", domain=beta, role=UserRole.MONITOR),
-        "superadmin": UserFactory(email="root@beta.test", domain=beta, role=UserRole.SUPERADMIN),
+        "alpha_admin": UserFactory.create(
+            email="admin@alpha.test", domain=alpha, role=UserRole.ADMIN
+        ),
+        "alpha_user": UserFactory.create(email="user@alpha.test", domain=alpha),
+        "beta_user": UserFactory.create(email="user@beta.test", domain=beta),
+        "monitor": UserFactory.create(
+            email="monitor@beta.test", domain=beta, role=UserRole.MONITOR
+        ),
+        "superadmin": UserFactory.create(
+            email="root@beta.test", domain=beta, role=UserRole.SUPERADMIN
+        ),
     }
 
 
@@ -67,8 +73,8 @@ class TestDomainAdminScoping:
         assert target.status == "active"
 
     def test_project_list_is_scoped(self, two_domains: dict[str, User]) -> None:
-        ProjectFactory(name="alpha-proj", domain=two_domains["alpha_user"].domain)
-        ProjectFactory(name="beta-proj", domain=two_domains["beta_user"].domain)
+        ProjectFactory.create(name="alpha-proj", domain=two_domains["alpha_user"].domain)
+        ProjectFactory.create(name="beta-proj", domain=two_domains["beta_user"].domain)
         client = logged_in(two_domains["alpha_admin"])
 
         response = client.get("/admin/accounts/project/")

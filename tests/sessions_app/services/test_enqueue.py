@@ -93,7 +93,7 @@ class TestSessionEnqueue:
         KeypairResourcePolicy.objects.filter(name="default").update(
             total_resource_slots={"cpu": "1"}, default_for_unspecified="UNLIMITED"
         )
-        world.user.keypair.refresh_from_db()
+        world.user.keypair.resource_policy.refresh_from_db()
 
         with pytest.raises(ResourceLimitExceeded) as exc:
             session_enqueue(
@@ -106,6 +106,7 @@ class TestSessionEnqueue:
         KeypairResourcePolicy.objects.filter(name="default").update(
             total_resource_slots={"cpu": "4"}, default_for_unspecified="LIMITED"
         )
+        world.user.keypair.resource_policy.refresh_from_db()
 
         with pytest.raises(ResourceLimitExceeded) as exc:
             session_enqueue(requester=world.user.keypair, request=request())
@@ -114,6 +115,7 @@ class TestSessionEnqueue:
 
     def test_max_pending_sessions(self, world: ComputeWorld) -> None:
         KeypairResourcePolicy.objects.filter(name="default").update(max_pending_session_count=1)
+        world.user.keypair.resource_policy.refresh_from_db()
         session_enqueue(requester=world.user.keypair, request=request(name="first"))
 
         with pytest.raises(TooManyPendingSessions):
@@ -130,7 +132,7 @@ class TestSessionEnqueue:
     def test_resource_group_must_be_allowed(self, world: ComputeWorld) -> None:
         from tests.factories.agents import ResourceGroupFactory
 
-        ResourceGroupFactory(name="private", is_public=False)
+        ResourceGroupFactory.create(name="private", is_public=False)
 
         with pytest.raises(ResourceGroupNotAllowed):
             session_enqueue(
@@ -140,7 +142,7 @@ class TestSessionEnqueue:
     def test_resource_group_bound_to_the_project_is_allowed(self, world: ComputeWorld) -> None:
         from tests.factories.agents import ResourceGroupFactory
 
-        private = ResourceGroupFactory(name="private", is_public=False)
+        private = ResourceGroupFactory.create(name="private", is_public=False)
         private.projects.add(world.project)
 
         session = session_enqueue(
@@ -159,7 +161,7 @@ class TestSessionEnqueue:
     def test_project_membership_is_required(self, world: ComputeWorld) -> None:
         from tests.factories.accounts import ProjectFactory
 
-        ProjectFactory(name="other", domain=world.domain)
+        ProjectFactory.create(name="other", domain=world.domain)
 
         with pytest.raises(ProjectNotFound):
             session_enqueue(requester=world.user.keypair, request=request(group="other"))
