@@ -26,6 +26,8 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 .venv/bin/celery -A backendai_site worker -Q manager,events -n "manager@%h" --loglevel INFO &
 pids+=($!)
+.venv/bin/celery -A backendai_site worker -Q batch -P threads -c 8 -n "batch@%h" --loglevel INFO &
+pids+=($!)
 .venv/bin/celery -A backendai_site beat --loglevel INFO \
   --schedule "${BAI_DATA_DIR:-.data}/celerybeat-schedule" &
 pids+=($!)

@@ -19,6 +19,13 @@ def session_callback_notify(callback_url: str, payload: dict[str, Any]) -> None:
     session_callback_post(callback_url=callback_url, payload=payload)
 
 
+@shared_task(name="sessions_app.session_batch_run", ignore_result=True)
+def session_batch_run_task(session_id: str) -> None:
+    from sessions_app.services.batch import session_batch_run
+
+    session_batch_run(session_id)
+
+
 @shared_task(name="sessions_app.sweep_batch_timeouts", ignore_result=True)
 def sweep_batch_timeouts() -> None:
     from sessions_app.services.sweeps import batch_timeouts_enforce
@@ -29,6 +36,7 @@ def sweep_batch_timeouts() -> None:
 __all__ = [
     "schedule_all_resource_groups_task",
     "schedule_resource_group_task",
+    "session_batch_run_task",
     "session_callback_notify",
     "sweep_batch_timeouts",
 ]

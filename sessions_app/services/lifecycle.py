@@ -94,9 +94,6 @@ def _create_command(session: Session, kernel: Kernel) -> CreateKernel:
         resources=resources,
         environ=environ,
         bootstrap_script=session.bootstrap_script,
-        startup_command=session.startup_command
-        if session.session_type == SessionType.BATCH
-        else "",
         kernel_secret=kernel.runner_secret,
         mounts=[],
     )
@@ -145,7 +142,13 @@ def on_kernel_started(event: KernelStarted) -> None:
     session = kernel.session
     pending = session.kernels.exclude(pk=kernel.pk).exclude(status=KernelStatus.RUNNING).exists()
     if not pending and session.status not in SessionStatus.dead():
-        session_transition(session=session, to=SessionStatus.RUNNING, reason="all kernels running")
+        moved = session_transition(
+            session=session, to=SessionStatus.RUNNING, reason="all kernels running"
+        )
+        if moved and session.session_type == SessionType.BATCH:
+            from .batch import session_batch_schedule
+
+            session_batch_schedule(session)
 
 
 @transaction.atomic
