@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import factory
 
@@ -89,6 +89,14 @@ class SessionFactory(factory.django.DjangoModelFactory[Session]):
             obj.created_at = extracted
 
 
+def key_pair_create(**fields: Any) -> KeyPair:
+    return cast(KeyPair, KeyPairFactory(**fields))
+
+
+def session_dependency_create(*, session: Session, depends_on: Session) -> SessionDependency:
+    return cast(SessionDependency, SessionDependencyFactory(session=session, depends_on=depends_on))
+
+
 class SessionDependencyFactory(factory.django.DjangoModelFactory[SessionDependency]):
     class Meta:
         model = SessionDependency
@@ -106,7 +114,7 @@ def agent_with_capacity(
     **fields: Any,
 ) -> Agent:
     """An ALIVE agent of `group` with cpu/mem (and `extra`) capacity rows, nothing used."""
-    agent = AgentFactory(resource_group=group, **fields)
+    agent = cast(Agent, AgentFactory(resource_group=group, **fields))
     AgentResourceFactory(agent=agent, slot_name="cpu", capacity=Decimal(cpu))
     AgentResourceFactory(
         agent=agent, slot_name="mem", slot_type=SlotType.BYTES, capacity=Decimal(mem)
@@ -123,5 +131,4 @@ def owner_session_kwargs(keypair: KeyPair) -> dict[str, Any]:
 
 
 def limited_policy(name: str, **fields: Any) -> KeypairResourcePolicy:
-    policy: KeypairResourcePolicy = KeypairResourcePolicyFactory(name=name, **fields)
-    return policy
+    return cast(KeypairResourcePolicy, KeypairResourcePolicyFactory(name=name, **fields))
