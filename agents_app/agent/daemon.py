@@ -102,6 +102,7 @@ class AgentDaemon:
         self._kernel_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self.stopping = threading.Event()
         self.reconciled = threading.Event()
+        self._heartbeat_thread: threading.Thread | None = None
 
     # --- logging context ----------------------------------------------------------------------
     def _ctx(self, kernel_id: str | None = None, **more: Any) -> dict[str, Any]:
@@ -193,9 +194,18 @@ class AgentDaemon:
                 log.exception("heartbeat failed", extra=self._ctx())
             self.stopping.wait(self.config.heartbeat_interval)
 
+    def start_heartbeats(self) -> threading.Thread:
+        self._heartbeat_thread = threading.Thread(
+            target=self.run_heartbeats, name=f"heartbeat-{self.config.id}", daemon=True
+        )
+        self._heartbeat_thread.start()
+        return self._heartbeat_thread
+
     def shutdown(self) -> None:
         """Say goodbye; kernels keep running and are re-adopted by the next start."""
         self.stopping.set()
+        if self._heartbeat_thread is not None:  # no heartbeat may follow the goodbye
+            self._heartbeat_thread.join(timeout=self.config.heartbeat_interval + 10)
         try:
             self.sender.send(
                 "agent_terminated", {"agent_id": self.config.id, "boot_id": self.boot_id}

@@ -29,17 +29,18 @@ MIN_MEMORY_BYTES = 6 * 1024 * 1024
 
 
 def make_docker_runtime(config: AgentConfig) -> Runtime:
-    from agents_app.runtime.docker import DockerRuntime
+    from agents_app.runtime import DockerRuntime, DockerRuntimeConfig
 
-    runtime: Runtime = DockerRuntime(
-        agent_id=config.id,
-        cpu_ids=config.effective_cpu_ids(),
-        port_range=config.port_range,
-        advertised_host=config.advertised_host,
-        scratch_root=config.scratch_dir(),
-        docker_url=config.docker_socket,
+    return DockerRuntime(
+        DockerRuntimeConfig(
+            agent_id=config.id,
+            scratch_root=config.scratch_dir(),
+            cpu_ids=config.effective_cpu_ids(),
+            port_range=config.port_range,
+            advertised_host=config.advertised_host,
+            docker_base_url=config.docker_socket or None,
+        )
     )
-    return runtime
 
 
 class DockerBackend:
@@ -180,12 +181,12 @@ class DockerBackend:
         return images
 
     def pull(self, ref: str, username: str = "", password: str = "") -> str:
-        pull_image = getattr(self.runtime, "pull_image", None)
+        pull_image = getattr(self.runtime, "pull_image", None)  # not in the Runtime protocol
         if pull_image is None:
-            raise NotImplementedError("this runtime cannot pull images yet")
+            raise NotImplementedError("this runtime cannot pull images")
         auth = {"username": username, "password": password} if username else None
-        info = pull_image(ref, auth=auth)
-        return str(getattr(info, "digest", None) or getattr(info, "id", ""))
+        image = pull_image(ref, auth=auth)
+        return str(image.digest or image.id)
 
     def close(self) -> None:
         self.runtime.close()

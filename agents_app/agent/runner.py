@@ -7,7 +7,6 @@ leaves its kernels running for the next start to adopt.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from agents_app.enums import agent_queue_name
@@ -43,10 +42,7 @@ def run_agent(
     register_commands(app, daemon)
     log.info("agent starting", extra={"agent_id": config.id, **config.summary()})
     daemon.start()
-    heartbeats = threading.Thread(
-        target=daemon.run_heartbeats, name=f"heartbeat-{config.id}", daemon=True
-    )
-    heartbeats.start()
+    daemon.start_heartbeats()
     worker = app.Worker(
         queues=[agent_queue_name(config.id)],
         pool="threads",
@@ -62,6 +58,5 @@ def run_agent(
         worker.start()
     finally:
         daemon.shutdown()
-        heartbeats.join(timeout=5)
         log.info("agent stopped", extra={"agent_id": config.id})
     return int(worker.exitcode or 0)

@@ -72,6 +72,14 @@ class CeleryEventSender:
 
     def send(self, event: str, payload: Message | dict[str, Any]) -> None:
         body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        if event == "agent_terminated":
+            # Sent after the worker stopped: the pooled connection may belong to the worker's
+            # (stopped) event loop and never flush, so publish on a fresh connection.
+            with self.app.connection_for_write() as connection:
+                self.app.send_task(
+                    f"agents_app.{event}", args=[body], queue=EVENTS_QUEUE, connection=connection
+                )
+            return
         self.app.send_task(f"agents_app.{event}", args=[body], queue=EVENTS_QUEUE)
 
 

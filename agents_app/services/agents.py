@@ -98,6 +98,20 @@ def agent_heartbeat(*, info: AgentInfo, now: datetime | None = None) -> Heartbea
                 .values("status", "resource_group__name", *_REPORTED_FIELDS)
                 .first()
             )
+    if (
+        row is not None
+        and row["status"] == AgentStatus.TERMINATED
+        and row["boot_id"] == info.boot_id
+    ):
+        # a late heartbeat of a boot that said goodbye: it must not bring the agent back
+        log.info("heartbeat after goodbye ignored", extra={"agent_id": info.agent_id})
+        return HeartbeatOutcome(
+            agent_id=info.agent_id,
+            created=False,
+            revived=False,
+            changed_fields=(),
+            changed_slots=(),
+        )
     if row is not None:
         changed = {name: value for name, value in reported.items() if row[name] != value}
         if row["resource_group__name"] != info.resource_group:

@@ -207,3 +207,25 @@ class TestAgentResourceConstraints:
 
         with pytest.raises(IntegrityError), transaction.atomic():
             AgentResourceFactory.create(agent=row.agent, slot_name="mem")
+
+
+class TestHeartbeatAfterGoodbye:
+    def test_a_late_heartbeat_of_the_same_boot_does_not_revive(
+        self, make_heartbeat: HeartbeatMaker
+    ) -> None:
+        agent_heartbeat(info=make_heartbeat(), now=T0)
+        agent_mark_terminated(agent_id="i-node1", boot_id="boot-1")
+
+        outcome = agent_heartbeat(info=make_heartbeat(), now=T0 + timedelta(seconds=1))
+
+        assert not outcome.revived
+        assert Agent.objects.get(pk="i-node1").status == AgentStatus.TERMINATED
+
+    def test_a_new_boot_revives_a_terminated_agent(self, make_heartbeat: HeartbeatMaker) -> None:
+        agent_heartbeat(info=make_heartbeat(), now=T0)
+        agent_mark_terminated(agent_id="i-node1", boot_id="boot-1")
+
+        outcome = agent_heartbeat(info=make_heartbeat(boot_id="boot-2"), now=T0)
+
+        assert outcome.revived
+        assert Agent.objects.get(pk="i-node1").status == AgentStatus.ALIVE

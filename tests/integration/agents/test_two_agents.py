@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +35,8 @@ from tests.integration.agents.event_probe import PROBE_KEY
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
 KERNEL_IMAGE = "backendai/python:3.11-debian"
+KERNEL_ID = str(uuid.uuid4())
+SESSION_ID = str(uuid.uuid4())
 ROOT = Path(__file__).resolve().parents[3]
 LOST_TIMEOUT = 6
 MEM_PER_AGENT = 1 << 30
@@ -156,7 +159,7 @@ class Cluster:
 @pytest.fixture
 def cluster(docker_engine: None, tmp_path: Path) -> Iterator[Cluster]:
     _need(
-        importlib.util.find_spec("agents_app.runtime.docker") is not None,
+        importlib.util.find_spec("agents_app.runtime.docker_runtime") is not None,
         "agents_app.runtime (the Docker runtime) is not in this tree yet",
     )
     _need(len(os.sched_getaffinity(0)) >= 2, "needs two CPUs to give each agent one")
@@ -219,14 +222,14 @@ class TestTwoAgentsOnOneMachine:
             "i-int-a",
             "create_kernel",
             CreateKernel(
-                kernel_id="kint1",
-                session_id="sint1",
+                kernel_id=KERNEL_ID,
+                session_id=SESSION_ID,
                 image=KERNEL_IMAGE,
                 resources={"cpu": Decimal(1), "mem": Decimal(256 << 20)},
                 kernel_secret="integration-test-secret-0123456789",
             ),
         )
-        started = cluster.wait_event(120, event="kernel_started", kernel_id="kint1")
+        started = cluster.wait_event(120, event="kernel_started", kernel_id=KERNEL_ID)
         assert started["host"] == "127.0.0.1"
         assert started["ports"], "kernel_started carries the published ports"
         assert all(31000 <= port["host_port"] <= 31099 for port in started["ports"])
@@ -245,14 +248,14 @@ class TestTwoAgentsOnOneMachine:
             "agent a TERMINATED after a clean stop",
         )
         cluster.start_agent("i-int-a", cpu_id=0)
-        adopted = cluster.wait_event(90, event="kernel_started", kernel_id="kint1", adopted=True)
+        adopted = cluster.wait_event(90, event="kernel_started", kernel_id=KERNEL_ID, adopted=True)
         assert adopted["container_id"] == started["container_id"]
         wait_for(lambda: _alive({"i-int-a"}), 30, "agent a ALIVE again")
         assert Agent.objects.get(pk="i-int-a").boot_id != first_boot
 
         # destroy through the queue
-        cluster.command("i-int-a", "destroy_kernel", DestroyKernel(kernel_id="kint1"))
-        terminated = cluster.wait_event(60, event="kernel_terminated", kernel_id="kint1")
+        cluster.command("i-int-a", "destroy_kernel", DestroyKernel(kernel_id=KERNEL_ID))
+        terminated = cluster.wait_event(60, event="kernel_terminated", kernel_id=KERNEL_ID)
         assert terminated["reason"] == "user-requested"
 
         # a crashed agent becomes LOST after the configured timeout
