@@ -38,13 +38,15 @@ class AgentPool:
     """Mutable free capacity of the group's schedulable agents for the duration of one plan."""
 
     def __init__(self, agents: Sequence[AgentState], slot_names: Iterable[str] = ()) -> None:
-        self.agents = list(agents)
+        # private copies of `used`: planning never mutates the snapshot
+        self.agents = [AgentState(a.id, a.architecture, a.capacity, dict(a.used)) for a in agents]
         names = set(slot_names)
         for agent in self.agents:
             names.update(agent.capacity)
         self.order = slot_order(names)
         self.position = {agent.id: pos for pos, agent in enumerate(self.agents)}
         self.indexes: dict[str, _ArchIndex] = {}
+        self._max_free: dict[tuple[str, str], int] = {}
         for pos in sorted(range(len(self.agents)), key=lambda p: self.agents[p].id):
             agent = self.agents[pos]
             index = self.indexes.setdefault(agent.architecture, _ArchIndex())
@@ -69,6 +71,7 @@ class AgentPool:
     def reserve(self, pos: int, request: Mapping[str, int], sign: int = 1) -> None:
         agent = self.agents[pos]
         index = self.indexes[agent.architecture]
+        self._max_free.clear()
         old = self._key(pos)
         del index.keys[bisect_left(index.keys, old)]
         used = agent.used
@@ -85,8 +88,14 @@ class AgentPool:
         return architecture in self.indexes
 
     def max_free(self, architecture: str, slot: str, among: Iterable[int] | None = None) -> int:
-        positions = among if among is not None else self.indexes[architecture].by_id
-        return max((self.agents[p].free(slot) for p in positions), default=0)
+        if among is not None:
+            return max((self.agents[p].free(slot) for p in among), default=0)
+        key = (architecture, slot)
+        if key not in self._max_free:
+            index = self.indexes.get(architecture)
+            positions = index.by_id if index is not None else []
+            self._max_free[key] = max((self.agents[p].free(slot) for p in positions), default=0)
+        return self._max_free[key]
 
     # --- selection ---------------------------------------------------------------------------
     def select(

@@ -1,0 +1,1 @@
+"""Benchmarks (BENCHMARKS.md): run one with `python -m bench <name>`."""

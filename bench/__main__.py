@@ -1,0 +1,27 @@
+"""`python -m bench <name> [args...]`: run bench/<name>.py's `main(argv)`."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+
+def available() -> list[str]:
+    return sorted(
+        m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name[0] != "_"
+    )
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[1] not in available():
+        print(f"usage: python -m bench <{'|'.join(available())}> [args...]", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f"bench.{argv[1]}")
+    result: int = module.main(argv[2:])
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
