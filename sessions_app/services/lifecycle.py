@@ -102,7 +102,17 @@ def _create_command(session: Session, kernel: Kernel) -> CreateKernel:
 # --- agent events ----------------------------------------------------------------------------
 
 
+def _as_uuid(value: str) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
 def _kernel_for_event(kernel_id: str) -> Kernel | None:
+    if _as_uuid(kernel_id) is None:
+        log.warning("event with a malformed kernel id", extra={"kernel_id": kernel_id})
+        return None
     kernel = (
         Kernel.objects.select_for_update()
         .select_related("session", "session__access_key")
@@ -206,9 +216,10 @@ def on_agent_lost(event: AgentLost) -> None:
 
 def unknown_kernels(agent_id: str, kernel_ids: Sequence[str]) -> Collection[str]:
     """Kernel ids an agent reports that we do not expect to run there (it removes them)."""
+    valid = [kid for kid in kernel_ids if _as_uuid(kid) is not None]
     wanted = {
         str(pk)
-        for pk in Kernel.objects.filter(pk__in=list(kernel_ids), agent_id=agent_id)
+        for pk in Kernel.objects.filter(pk__in=valid, agent_id=agent_id)
         .exclude(status__in=KernelStatus.dead())
         .exclude(status=KernelStatus.TERMINATING)
         .values_list("pk", flat=True)
@@ -307,7 +318,7 @@ def session_destroy(
             return
     if session.status != SessionStatus.ERROR and session.status != SessionStatus.TERMINATING:
         session_transition(session=session, to=SessionStatus.TERMINATING, reason=reason)
-    for kernel in session.kernels.select_for_update().select_related("agent"):
+    for kernel in session.kernels.select_for_update(of=("self",)).select_related("agent"):
         if kernel.status in KernelStatus.dead():
             _release(kernel)
             continue
@@ -370,4 +381,4 @@ def session_rename(*, session: Session, new_name: str) -> None:
         raise SessionAlreadyExists(data={"existingSessionId": str(clash.pk)})
     Session.objects.filter(pk=session.pk).update(name=new_name)
     session.name = new_name
-    log.info("session renamed", extra={"session_id": str(session.pk), "name": new_name})
+    log.info("session renamed", extra={"session_id": str(session.pk), "new_name": new_name})

@@ -1,0 +1,194 @@
+"""A whole platform for end-to-end tests: web (uvicorn), the manager worker with embedded beat,
+the batch worker and one agent on the real Docker engine, on the pytest database and an
+isolated Redis database. The official CLI talks to the web role like a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from agents_app.enums import AgentStatus
+from agents_app.models import Agent
+from agents_app.services.images import images_rescan_from_agents
+from tests.conftest import REPO_ROOT, Credentials, _free_port, database_url_for
+
+STACK_REDIS_DB = 11
+
+
+def _need(condition: bool, reason: str) -> None:
+    if not condition:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (required under CI=true)")
+        pytest.skip(reason)
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class Stack:
+    url: str
+    agent_id: str
+    env: dict[str, str]
+    tmp: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def spawn(self, name: str, args: list[str], extra: dict[str, str] | None = None) -> None:
+        log = (self.tmp / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            args, cwd=REPO_ROOT, env={**self.env, **(extra or {})}, stdout=log, stderr=log
+        )
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name} ---\n{path.read_text(errors='replace')[-3000:]}"
+            for path in sorted(self.tmp.glob("*.log"))
+        )
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+
+def _remove_agent_containers(agent_id: str) -> None:
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=ai.backend.agent-id={agent_id}"],
+        capture_output=True, text=True, check=False,
+    ).stdout.split()  # fmt: skip
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+
+
+def _images_known(agent_id: str) -> bool:
+    from agents_app.selectors import image_resolve
+
+    images_rescan_from_agents(agent_ids=[agent_id])
+    return image_resolve(ref_or_alias="python") is not None
+
+
+@pytest.fixture
+def platform_stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
+    _need(shutil.which("docker") is not None, "the docker CLI is not installed")
+    info = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
+    _need(info.returncode == 0, "the Docker engine is not running")
+    image = subprocess.run(
+        ["docker", "image", "inspect", "backendai/python:3.11-debian"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    _need(image.returncode == 0, "the kernel image is missing (scripts/build_kernel_image.sh)")
+
+    redis_url = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{STACK_REDIS_DB}"
+    redis.Redis.from_url(redis_url).flushdb()
+    port = _free_port()
+    agent_id = f"e2e-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "REDIS_URL": redis_url,
+        "BAI_LOG_JSON": "false",
+        "BAI_AGENTS_LOST_TIMEOUT": "15",
+        "BAI_AGENTS_SWEEP_INTERVAL": "3",
+    }
+    stack = Stack(url=f"http://127.0.0.1:{port}", agent_id=agent_id, env=env, tmp=tmp_path)
+    py = sys.executable
+    stack.spawn("web", [py, "-m", "uvicorn", "backendai_site.asgi:application",
+                        "--host", "127.0.0.1", "--port", str(port), "--no-access-log"])  # fmt: skip
+    stack.spawn("manager", [py, "-m", "celery", "-A", "backendai_site", "worker", "-B",
+                            "-s", str(tmp_path / "beat"), "-Q", "manager,events", "-P", "threads",
+                            "-c", "4", "-n", f"manager-{agent_id}@%h", "--without-mingle",
+                            "--without-gossip", "-l", "INFO"])  # fmt: skip
+    stack.spawn("batch", [py, "-m", "celery", "-A", "backendai_site", "worker", "-Q", "batch",
+                          "-P", "threads", "-c", "4", "-n", f"batch-{agent_id}@%h",
+                          "--without-mingle", "--without-gossip", "-l", "INFO"])  # fmt: skip
+    stack.spawn(
+        "agent",
+        [py, "manage.py", "run_agent"],
+        {
+            "BAI_AGENT_ID": agent_id,
+            "BAI_AGENT_HEARTBEAT_INTERVAL": "1",
+            "BAI_AGENT_CAPACITY": json.dumps({"mem": str(2 * 1024**3)}),
+            "BAI_AGENT_SCRATCH_ROOT": str(tmp_path / "scratch"),
+            "BAI_AGENT_PORT_RANGE": json.dumps([32000, 32199]),
+        },
+    )
+    try:
+
+        def web_up() -> bool:
+            try:
+                with urllib.request.urlopen(stack.url + "/", timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(web_up, 60, "the web role")
+        wait_for(
+            lambda: Agent.objects.filter(pk=agent_id, status=AgentStatus.ALIVE).exists(),
+            60,
+            "the agent to register",
+        )
+        wait_for(lambda: _images_known(agent_id), 30, "the local kernel image in the catalog")
+        yield stack
+    except Exception:
+        print(stack.logs())
+        raise
+    finally:
+        stack.stop_all()
+        _remove_agent_containers(agent_id)
+
+
+@pytest.fixture
+def cli(official_client: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `backend.ai` against a stack with the given credentials."""
+
+    def run(
+        stack: Stack, creds: Credentials, *args: str, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(official_client), *args],
+            cwd=tmp_path,
+            env=client_env(official_client, stack, creds, tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
+
+
+def client_env(client: Path, stack: Stack, creds: Credentials, home: Path) -> dict[str, str]:
+    return {
+        "PATH": f"{client.parent}:/usr/bin:/bin",
+        "HOME": str(home),
+        "BACKEND_ENDPOINT": stack.url,
+        "BACKEND_ENDPOINT_TYPE": "api",
+        "BACKEND_ACCESS_KEY": creds.access_key,
+        "BACKEND_SECRET_KEY": creds.secret_key,
+    }
