@@ -1,17 +1,15 @@
-"""Manager-side settings of the agents app (env prefix `BAI_AGENTS_`), read once by settings.py.
+"""Manager-side settings of the agents app, built by settings.py from SiteConfig's `agents_*`
+fields (env `BAI_AGENTS_*`; SiteConfig stays the only reader of the environment).
 
 The agent daemon has its own configuration (agents_app/agent/config.py, prefix `BAI_AGENT_`).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field
 
 
-class AgentsManagerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BAI_AGENTS_", extra="ignore")
-
+class AgentsManagerSettings(BaseModel):
     lost_timeout: float = Field(
         default=30.0, gt=0, description="Seconds without a heartbeat before an agent is LOST."
     )

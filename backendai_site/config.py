@@ -72,6 +72,12 @@ class SiteConfig(BaseSettings):
     announcement: str = ""
     # where the web role is reachable, written into credentials and printed by the quick start
     public_endpoint: str = "http://127.0.0.1:8090"
+    # agents (manager side) and the scheduler
+    agents_lost_timeout: float = Field(default=30.0, gt=0)
+    agents_sweep_interval: float = Field(default=10.0, gt=0)
+    agents_command_reply_timeout: float = Field(default=30.0, gt=0)
+    scheduler_backstop_interval: float = Field(default=5.0, gt=0)
+    scheduler_hint_debounce: float = Field(default=0.05, ge=0)
 
     @field_validator("log_level")
     @classmethod

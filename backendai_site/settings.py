@@ -199,7 +199,11 @@ LOGGING: dict[str, Any] = {
 # agent events on the `events` queue, and the beat entry of the LOST sweep.
 from agents_app.conf import AgentsManagerSettings  # noqa: E402
 
-AGENTS = AgentsManagerSettings()
+AGENTS = AgentsManagerSettings(
+    lost_timeout=CONFIG.agents_lost_timeout,
+    sweep_interval=CONFIG.agents_sweep_interval,
+    command_reply_timeout=CONFIG.agents_command_reply_timeout,
+)
 CELERY_TASK_ROUTES = {
     **globals().get("CELERY_TASK_ROUTES", {}),
     "agents_app.*": {"queue": "events"},
@@ -219,7 +223,10 @@ CELERY_BEAT_SCHEDULE = {
 # pass of every active resource group (a pass skips at once when another holds the group's lock).
 from sessions_app.scheduler.conf import SchedulerSettings  # noqa: E402
 
-SCHEDULER = SchedulerSettings()
+SCHEDULER = SchedulerSettings(
+    backstop_interval=CONFIG.scheduler_backstop_interval,
+    hint_debounce=CONFIG.scheduler_hint_debounce,
+)
 SCHEDULER_HINT_DEBOUNCE_SECONDS = SCHEDULER.hint_debounce
 CELERY_TASK_ROUTES = {
     **globals().get("CELERY_TASK_ROUTES", {}),

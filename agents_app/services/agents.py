@@ -23,6 +23,7 @@ from agents_app import events
 from agents_app.enums import AgentStatus
 from agents_app.models import Agent, AgentResource, ResourceGroup
 from agents_app.schemas import AgentHeartbeat, AgentInfo, AgentLost, AgentStarted, KernelStats
+from agents_app.services.images import images_rescan_from_agents
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,8 @@ def agent_capacity_upsert(
 def agent_record_heartbeat(*, heartbeat: AgentHeartbeat) -> HeartbeatOutcome:
     """The `events` heartbeat: record it, then pass live kernel use to subscribers."""
     outcome = agent_heartbeat(info=heartbeat)
+    if "local_images" in outcome.changed_fields:
+        images_rescan_from_agents(agent_ids=[heartbeat.agent_id])
     if heartbeat.kernels:
         events.dispatch(
             "kernel_stats", KernelStats(agent_id=heartbeat.agent_id, kernels=heartbeat.kernels)
@@ -199,6 +202,7 @@ def agent_record_started(*, started: AgentStarted) -> list[str]:
     """An agent (re)started: record it like a heartbeat, tell subscribers which kernels it found,
     and return the kernel ids the manager does not know (the agent is told to destroy them)."""
     agent_heartbeat(info=started)
+    images_rescan_from_agents(agent_ids=[started.agent_id])  # the catalog knows what it can run
     events.dispatch("agent_started", started)
     unknown = events.unknown_kernel_ids(
         started.agent_id, [kernel.kernel_id for kernel in started.kernels]

@@ -1,14 +1,12 @@
-"""Scheduler settings (env prefix `BAI_SCHEDULER_`), read once by settings.py."""
+"""Scheduler settings, built by settings.py from SiteConfig's `scheduler_*` fields
+(env `BAI_SCHEDULER_*`; SiteConfig stays the only reader of the environment)."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field
 
 
-class SchedulerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BAI_SCHEDULER_", extra="ignore")
-
+class SchedulerSettings(BaseModel):
     backstop_interval: float = Field(
         default=5.0, gt=0, description="Seconds between two beat passes over every active group."
     )

@@ -24,7 +24,7 @@ from django.db import connection
 
 from agents_app.enums import AgentStatus
 from agents_app.models import Agent
-from agents_app.services.images import images_rescan_from_agents
+from agents_app.selectors import image_resolve
 from tests.conftest import REPO_ROOT, Credentials, _free_port, database_url_for
 
 STACK_REDIS_DB = 11
@@ -88,9 +88,7 @@ def _remove_agent_containers(agent_id: str) -> None:
 
 
 def _images_known(agent_id: str) -> bool:
-    from agents_app.selectors import image_resolve
-
-    images_rescan_from_agents(agent_ids=[agent_id])
+    """The agent's local images reached the catalog by themselves (on agent start)."""
     return image_resolve(ref_or_alias="python") is not None
 
 
