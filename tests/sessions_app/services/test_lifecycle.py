@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from agents_app.enums import AgentStatus
+from agents_app.models import AgentResource
+from agents_app.schemas import (
+    AgentLost,
+    KernelCreationFailed,
+    KernelStarted,
+    KernelTerminated,
+    PublishedPort,
+)
+from sessions_app.enums import KernelStatus, SessionResult, SessionStatus
+from sessions_app.models import Kernel, Session
+from sessions_app.scheduler.runner import schedule_resource_group
+from sessions_app.schemas import SessionCreateRequest
+from sessions_app.services import lifecycle
+from sessions_app.services.enqueue import session_enqueue
+from tests.sessions_app.conftest import ComputeWorld
+
+pytestmark = pytest.mark.django_db
+
+Sent = list[tuple[str, str, Any]]
+
+
+@pytest.fixture
+def sent_commands(monkeypatch: pytest.MonkeyPatch) -> Sent:
+    sent: Sent = []
+
+    def record(*, agent_id: str, command: str, payload: Any) -> None:
+        sent.append((agent_id, command, payload))
+
+    monkeypatch.setattr(lifecycle, "agent_command_send", record)
+    return sent
+
+
+@pytest.fixture
+def scheduled_session(
+    world: ComputeWorld, sent_commands: Sent, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> Session:
+    """A session placed by a real scheduler pass and started (create_kernel sent)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        session = session_enqueue(
+            requester=world.user.keypair,
+            request=SessionCreateRequest.model_validate(
+                {"image": "python", "name": "life1", "enqueueOnly": True, "type": "batch",
+                 "startupCommand": "true", "config": {"resources": {"cpu": "1", "mem": "1g"}}}
+            ),
+        ).session  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        schedule_resource_group(world.group.pk)
+    session.refresh_from_db()
+    return session
+
+
+def used(world: ComputeWorld, slot: str) -> Decimal:
+    return AgentResource.objects.get(agent=world.agent, slot_name=slot).used
+
+
+def started_event(kernel: Kernel) -> KernelStarted:
+    return KernelStarted(
+        agent_id=str(kernel.agent_id),
+        kernel_id=str(kernel.pk),
+        session_id=str(kernel.session_id),
+        container_id="c0ffee",
+        host="127.0.0.1",
+        ports=[
+            PublishedPort(name="runner", protocol="tcp", container_port=2000, host_port=30001),
+            PublishedPort(name="http", protocol="http", container_port=8080, host_port=30002),
+        ],
+    )
+
+
+class TestSessionStart:
+    def test_scheduled_session_is_started_on_its_agent(
+        self, world: ComputeWorld, scheduled_session: Session, sent_commands: Sent
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+
+        assert scheduled_session.status == SessionStatus.PREPARING
+        assert kernel.status == KernelStatus.PREPARING and kernel.holds_resources
+        assert [(a, c) for a, c, _ in sent_commands] == [(world.agent.pk, "create_kernel")]
+        payload = sent_commands[0][2]
+        assert payload.kernel_id == str(kernel.pk)
+        assert payload.kernel_secret == kernel.runner_secret and len(kernel.runner_secret) >= 32
+        assert used(world, "cpu") == Decimal(1)
+
+
+class TestAgentEvents:
+    def test_kernel_started_makes_the_session_running(
+        self, scheduled_session: Session, django_capture_on_commit_callbacks: Callable[..., Any]
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+
+        lifecycle.on_kernel_started(started_event(kernel))
+
+        kernel.refresh_from_db()
+        scheduled_session.refresh_from_db()
+        assert scheduled_session.status == SessionStatus.RUNNING
+        assert (kernel.status, kernel.runner_port, kernel.container_id) == (
+            KernelStatus.RUNNING, 30001, "c0ffee",
+        )  # fmt: skip
+        assert kernel.host_ports == {"runner": 30001, "http": 30002}
+
+    def test_started_event_is_idempotent(self, scheduled_session: Session) -> None:
+        kernel = scheduled_session.kernels.get()
+
+        lifecycle.on_kernel_started(started_event(kernel))
+        lifecycle.on_kernel_started(started_event(kernel))
+
+        history = list(scheduled_session.history.values_list("status", flat=True))
+        assert history.count("RUNNING") == 1
+
+    def test_creation_failure_errors_the_session_and_frees_capacity(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+
+        lifecycle.on_kernel_creation_failed(
+            KernelCreationFailed(
+                agent_id=world.agent.pk, kernel_id=str(kernel.pk), reason="image-not-found"
+            )
+        )
+
+        scheduled_session.refresh_from_db()
+        assert scheduled_session.status == SessionStatus.ERROR
+        assert scheduled_session.status_info == "image-not-found"
+        assert used(world, "cpu") == 0 and used(world, "mem") == 0
+
+    def test_batch_exit_code_sets_the_result(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+        lifecycle.on_kernel_started(started_event(kernel))
+
+        lifecycle.on_kernel_terminated(
+            KernelTerminated(agent_id=world.agent.pk, kernel_id=str(kernel.pk), exit_code=3)
+        )
+
+        scheduled_session.refresh_from_db()
+        assert scheduled_session.result == SessionResult.FAILURE
+        assert scheduled_session.status == SessionStatus.TERMINATED
+        assert used(world, "cpu") == 0
+
+    def test_lost_agent_ends_its_kernels(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        from django.utils import timezone
+
+        kernel = scheduled_session.kernels.get()
+        lifecycle.on_kernel_started(started_event(kernel))
+
+        lifecycle.on_agent_lost(AgentLost(agent_id=world.agent.pk, lost_at=timezone.now()))
+
+        kernel.refresh_from_db()
+        scheduled_session.refresh_from_db()
+        assert (kernel.status, kernel.status_info) == (KernelStatus.TERMINATED, "agent-lost")
+        assert scheduled_session.status == SessionStatus.TERMINATED
+        assert used(world, "cpu") == 0
+
+    def test_unknown_kernels_are_reported_for_removal(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+        stranger = "00000000-0000-0000-0000-000000000001"
+
+        unknown = lifecycle.unknown_kernels(world.agent.pk, [str(kernel.pk), stranger, "junk"])
+
+        assert unknown == [stranger, "junk"]
+
+
+class TestSessionDestroy:
+    def test_pending_session_is_cancelled(self, world: ComputeWorld, sent_commands: Sent) -> None:
+        session = session_enqueue(
+            requester=world.user.keypair,
+            request=SessionCreateRequest.model_validate({"image": "python", "enqueueOnly": True}),
+        ).session
+
+        lifecycle.session_destroy(session=session)
+
+        session.refresh_from_db()
+        assert session.status == SessionStatus.CANCELLED
+        assert session.kernels.get().status == KernelStatus.CANCELLED
+        assert sent_commands == []
+
+    def test_running_session_asks_the_agent(
+        self, world: ComputeWorld, scheduled_session: Session, sent_commands: Sent,
+        django_capture_on_commit_callbacks: Callable[..., Any],
+    ) -> None:  # fmt: skip
+        kernel = scheduled_session.kernels.get()
+        lifecycle.on_kernel_started(started_event(kernel))
+
+        with django_capture_on_commit_callbacks(execute=True):
+            lifecycle.session_destroy(session=scheduled_session)
+
+        scheduled_session.refresh_from_db()
+        assert scheduled_session.status == SessionStatus.TERMINATING
+        assert sent_commands[-1][1] == "destroy_kernel"
+        assert used(world, "cpu") == 1  # freed only when the agent reports the kernel gone
+
+    def test_forced_destroy_finishes_when_the_agent_is_lost(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+        lifecycle.on_kernel_started(started_event(kernel))
+        world.agent.status = AgentStatus.LOST
+        world.agent.save(update_fields=["status"])
+
+        lifecycle.session_destroy(session=scheduled_session, forced=True)
+
+        scheduled_session.refresh_from_db()
+        assert scheduled_session.status == SessionStatus.TERMINATED
+        assert used(world, "cpu") == 0
