@@ -22,5 +22,22 @@ if [ -x scripts/ensure_docker.sh ]; then
   fi
 fi
 
+# system tools some integration tests drive (a loopback registry for the registry-scan tests)
+apt_updated=""
+ensure_apt() {  # ensure_apt PACKAGE BINARY
+  command -v "$2" >/dev/null 2>&1 && return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+  if [ -z "$apt_updated" ]; then apt-get update -qq >/dev/null 2>&1 || true; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1
+}
+echo "== test tools"
+if ! ensure_apt docker-registry docker-registry; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "error: docker-registry is missing and cannot be installed" >&2
+    exit 1
+  fi
+  echo "warning: docker-registry is missing; registry tests will be skipped" >&2
+fi
+
 echo "== pytest"
 $PY -m pytest "$@"
