@@ -65,6 +65,11 @@ class AgentConfig(BaseSettings):
         default_factory=dict,
         description='Declared capacity, e.g. {"cpu": "2", "mem": "4g"}; missing slots detected.',
     )
+    exclusive_cpus: bool = Field(
+        default=True,
+        description="Pin each kernel to CPUs of its own; false lets kernels share the CPU ids "
+        "(least used first), so a declared cpu capacity above the CPU count can be used.",
+    )
     reserved_mem: str = Field(
         default="0", description="Memory kept back for the host when `mem` is detected."
     )

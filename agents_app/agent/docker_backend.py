@@ -36,6 +36,7 @@ def make_docker_runtime(config: AgentConfig) -> Runtime:
             agent_id=config.id,
             scratch_root=config.scratch_dir(),
             cpu_ids=config.effective_cpu_ids(),
+            exclusive_cpus=config.exclusive_cpus,
             port_range=config.port_range,
             advertised_host=config.advertised_host,
             docker_base_url=config.docker_socket or None,
