@@ -78,6 +78,19 @@ class SiteConfig(BaseSettings):
     agents_command_reply_timeout: float = Field(default=30.0, gt=0)
     scheduler_backstop_interval: float = Field(default=5.0, gt=0)
     scheduler_hint_debounce: float = Field(default=0.05, ge=0)
+    # idle checks (sessions_app.services.idle): how often beat runs them, and the utilization
+    # checker (a window of 0 disables it)
+    idle_check_interval: float = Field(default=10.0, gt=0)
+    idle_utilization_window: float = Field(default=0.0, ge=0)
+    idle_utilization_grace: float = Field(default=300.0, ge=0)
+    idle_utilization_cpu_percent: float = Field(default=1.0, ge=0, le=100)
+    idle_utilization_mem_percent: float = Field(default=10.0, ge=0, le=100)
+    # browser access to in-container HTTP apps (proxy_app.apps_proxy): `<token>.<apps_domain>`
+    # on the web port, or, when apps_port_range is set, one listener port per open app
+    apps_domain: str = "apps.localhost"
+    apps_port_range: tuple[int, int] | None = None
+    apps_token_ttl: float = Field(default=120.0, gt=0)
+    apps_cookie_max_age: int = Field(default=12 * 3600, gt=0)
 
     @field_validator("log_level")
     @classmethod

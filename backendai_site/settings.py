@@ -253,3 +253,20 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # --- end sessions_app (lead) ---
+
+# --- sessions_app.idle ---
+# Idle checks (network timeout, session lifetime, utilization) run on `manager` every
+# BAI_IDLE_CHECK_INTERVAL seconds; a run that overlaps another is harmless.
+CELERY_TASK_ROUTES = {
+    **globals().get("CELERY_TASK_ROUTES", {}),
+    "sessions_app.sessions_idle_check": {"queue": "manager"},
+}
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "sessions-idle-check": {
+        "task": "sessions_app.sessions_idle_check",
+        "schedule": CONFIG.idle_check_interval,
+        "options": {"queue": "manager", "expires": CONFIG.idle_check_interval},
+    },
+}
+# --- end ---

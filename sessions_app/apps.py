@@ -11,11 +11,12 @@ class SessionsConfig(AppConfig):
         """Subscribe to agent events and to the scheduler's start hook."""
         from agents_app import events
         from sessions_app.scheduler.hooks import on_sessions_scheduled
-        from sessions_app.services import lifecycle
+        from sessions_app.services import idle, lifecycle
 
         events.subscribe("kernel_started", lifecycle.on_kernel_started)
         events.subscribe("kernel_terminated", lifecycle.on_kernel_terminated)
         events.subscribe("kernel_creation_failed", lifecycle.on_kernel_creation_failed)
         events.subscribe("agent_lost", lifecycle.on_agent_lost)
+        events.subscribe("kernel_stats", idle.kernel_stats_record)
         events.set_kernel_ownership_resolver(lifecycle.unknown_kernels)
         on_sessions_scheduled(lifecycle.sessions_start)

@@ -40,3 +40,10 @@ __all__ = [
     "session_callback_notify",
     "sweep_batch_timeouts",
 ]
+
+
+@shared_task(name="sessions_app.sessions_idle_check", ignore_result=True)
+def sessions_idle_check_task() -> None:
+    from sessions_app.services.idle import sessions_idle_check
+
+    sessions_idle_check()

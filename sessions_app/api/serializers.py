@@ -71,6 +71,7 @@ class SessionOutputSerializer(serializers.Serializer):
     terminationTime = serializers.DateTimeField(source="terminated_at", allow_null=True)
     age = serializers.SerializerMethodField()
     kernels = serializers.SerializerMethodField()
+    idleChecks = serializers.SerializerMethodField()
 
     def get_schedulerVerdict(self, obj: Session) -> dict[str, Any] | None:
         verdict = (obj.status_data or {}).get("scheduler")
@@ -82,3 +83,12 @@ class SessionOutputSerializer(serializers.Serializer):
 
     def get_kernels(self, obj: Session) -> list[dict[str, Any]]:
         return KernelOutputSerializer(obj.kernels.all(), many=True).data  # type: ignore[return-value]
+
+    def get_idleChecks(self, obj: Session) -> dict[str, Any] | None:
+        """Seconds left under each idle checker while running (`{}` otherwise); one session's
+        view only (null in lists, which keep a constant query count)."""
+        from sessions_app.services.idle import session_idle_checks
+
+        if isinstance(self.parent, serializers.ListSerializer):
+            return None
+        return session_idle_checks(obj)
