@@ -12,3 +12,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backendai_site.settings")
 django_asgi_app = get_asgi_application()
 
 application = ProtocolTypeRouter({"http": django_asgi_app})
+application = __import__("proxy_app.apps_proxy.asgi").apps_proxy.asgi.apps_proxy_wrap(application)

@@ -1,0 +1,1 @@
+"""The browser terminal page (xterm.js over the `/stream/session/<id>/pty` websocket)."""
