@@ -94,6 +94,7 @@ def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
             "access_key__resource_policy__max_concurrent_sessions",
             "project__total_resource_slots",
             "domain__total_resource_slots",
+            "user__resource_policy__total_resource_slots",
         )
     )
     if not rows:
@@ -102,7 +103,7 @@ def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
     for (
         sid, access_key, user_id, project_id, domain_id, priority, created_at, cluster_mode,
         architecture, designated, starts_at, status_data, policy_name, policy_slots,
-        policy_default, policy_concurrency, project_slots, domain_slots,
+        policy_default, policy_concurrency, project_slots, domain_slots, user_slots,
     ) in rows:  # fmt: skip
         sessions[sid] = PendingSession(
             id=sid,
@@ -129,6 +130,8 @@ def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
                 ),
                 max_concurrent_sessions=policy_concurrency,
             )
+        if user_slots and user_id not in snapshot.user_limits:
+            snapshot.user_limits[user_id] = limit_from_json(user_slots)
         if project_slots and project_id not in snapshot.project_limits:
             snapshot.project_limits[project_id] = limit_from_json(project_slots)
         if domain_slots and domain_id not in snapshot.domain_limits:
@@ -205,7 +208,7 @@ JOIN {session} AS s ON s.id = k.session_id
 CROSS JOIN LATERAL jsonb_each_text(k.occupied_slots) AS e(key, value)
 WHERE k.holds_resources
   AND (s.access_key = ANY(%s) OR s.project_id = ANY(%s) OR s.domain_id = ANY(%s)
-       OR s.resource_group_id = %s)
+       OR s.user_id = ANY(%s) OR s.resource_group_id = %s)
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 
@@ -214,15 +217,17 @@ def _load_occupancy(snapshot: Snapshot) -> None:
     access_keys = sorted({s.access_key for s in snapshot.sessions})
     projects = sorted({s.project_id for s in snapshot.sessions})
     domains = sorted({s.domain_id for s in snapshot.sessions})
+    users = sorted({s.user_id for s in snapshot.sessions})
     sql = _OCCUPANCY_SQL.format(kernel=Kernel._meta.db_table, session=Session._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [access_keys, projects, domains, snapshot.resource_group_id])
+        cursor.execute(sql, [access_keys, projects, domains, users, snapshot.resource_group_id])
         rows = cursor.fetchall()
     for access_key, user_id, project_id, domain_id, group_id, slot, total in rows:
         amount = {slot: int(Decimal(total) * SCALE)}
         slots_add(snapshot.keypair_occupancy.setdefault(access_key, {}), amount)
         slots_add(snapshot.project_occupancy.setdefault(project_id, {}), amount)
         slots_add(snapshot.domain_occupancy.setdefault(domain_id, {}), amount)
+        slots_add(snapshot.user_occupancy.setdefault(user_id, {}), amount)
         if group_id == snapshot.resource_group_id:
             slots_add(snapshot.user_group_occupancy.setdefault(user_id, {}), amount)
     snapshot.keypair_concurrency = {

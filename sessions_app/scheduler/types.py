@@ -124,12 +124,14 @@ class Snapshot:
     sessions: list[PendingSession]
     agents: list[AgentState]
     keypair_policies: dict[str, KeypairPolicy] = field(default_factory=dict)
+    user_limits: dict[UUID, SlotLimit] = field(default_factory=dict)
     project_limits: dict[UUID, SlotLimit] = field(default_factory=dict)
     domain_limits: dict[int, SlotLimit] = field(default_factory=dict)
     keypair_occupancy: dict[str, Slots] = field(default_factory=dict)
     project_occupancy: dict[UUID, Slots] = field(default_factory=dict)
     domain_occupancy: dict[int, Slots] = field(default_factory=dict)
-    user_group_occupancy: dict[UUID, Slots] = field(default_factory=dict)
+    user_occupancy: dict[UUID, Slots] = field(default_factory=dict)  # every resource group
+    user_group_occupancy: dict[UUID, Slots] = field(default_factory=dict)  # this group (DRF)
     keypair_concurrency: dict[str, int] = field(default_factory=dict)
     roundrobin_start: dict[str, int] = field(default_factory=dict)
 

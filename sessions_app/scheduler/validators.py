@@ -45,6 +45,7 @@ class Occupancy:
         self.keypair = {k: dict(v) for k, v in snapshot.keypair_occupancy.items()}
         self.project = {k: dict(v) for k, v in snapshot.project_occupancy.items()}
         self.domain = {k: dict(v) for k, v in snapshot.domain_occupancy.items()}
+        self.user = {k: dict(v) for k, v in snapshot.user_occupancy.items()}
         self.user_group = {k: dict(v) for k, v in snapshot.user_group_occupancy.items()}
         self.concurrency = dict(snapshot.keypair_concurrency)
 
@@ -52,6 +53,7 @@ class Occupancy:
         slots_add(self.keypair.setdefault(session.access_key, {}), slots)
         slots_add(self.project.setdefault(session.project_id, {}), slots)
         slots_add(self.domain.setdefault(session.domain_id, {}), slots)
+        slots_add(self.user.setdefault(session.user_id, {}), slots)
         slots_add(self.user_group.setdefault(session.user_id, {}), slots)
         self.concurrency[session.access_key] = self.concurrency.get(session.access_key, 0) + 1
 
@@ -167,6 +169,14 @@ def check_slot_limits(
             "keypair-resource-policy",
             policy.total,
             occ.keypair.get(session.access_key, {}),
+            requested,
+        )
+    user_limit = snapshot.user_limits.get(session.user_id)
+    if user_limit is not None:
+        checks += _limit_checks(
+            "user-resource-policy",
+            user_limit,
+            occ.user.get(session.user_id, {}),
             requested,
         )
     project_limit = snapshot.project_limits.get(session.project_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -34,7 +35,7 @@ from .signing import (
 log = logging.getLogger(__name__)
 
 _PATH_SAFE = "/!$&'()*+,;=:@"
-_DATE_HEADERS = ("HTTP_DATE", "HTTP_X_BACKENDAI_DATE", "HTTP_X_SORNA_DATE")
+_DATE_HEADERS = ("date", "x-backendai-date", "x-sorna-date")
 _LAST_USED_MARK_SECONDS = 60
 
 
@@ -59,23 +60,50 @@ def raw_request_target(request: HttpRequest) -> str:
     return f"{path}?{query}" if query else path
 
 
-def _raw_date(request: HttpRequest) -> str:
+def _raw_date(headers: Mapping[str, str]) -> str:
     for name in _DATE_HEADERS:
-        value = request.META.get(name)
+        value = headers.get(name)
         if value:
             return str(value)
     raise InvalidAuthParameters("Date header is missing.")
 
 
+def signed_headers_from_meta(meta: Mapping[str, object]) -> dict[str, str]:
+    """The headers signing looks at, lowercased, from a WSGI/ASGI `request.META`."""
+    headers: dict[str, str] = {}
+    for name in (*_DATE_HEADERS, "host", "x-backendai-version"):
+        key = "HTTP_" + name.upper().replace("-", "_")
+        value = meta.get(key)
+        if value:
+            headers[name] = str(value)
+    content_type = meta.get("CONTENT_TYPE")
+    if content_type:
+        headers["content-type"] = str(content_type)
+    return headers
+
+
 def verify_signed_request(request: HttpRequest, authorization: str) -> VerifiedRequest:
     """Check the signature, date window, key state and rate limit of one request."""
+    return verify_signed_parts(
+        method=request.method or "GET",
+        rel_url=raw_request_target(request),
+        authorization=authorization,
+        headers=signed_headers_from_meta(request.META),
+    )
+
+
+def verify_signed_parts(
+    *, method: str, rel_url: str, authorization: str, headers: Mapping[str, str]
+) -> VerifiedRequest:
+    """Verify from primitives (a websocket scope has no HttpRequest): the method, the raw
+    request target (path plus `?` plus raw query) and the headers keyed by lowercase name."""
     try:
         header = parse_authorization(authorization)
-        raw_date = _raw_date(request)
+        raw_date = _raw_date(headers)
         request_date = parse_request_date(raw_date)
     except SignatureFormatError as exc:
         raise InvalidAuthParameters(str(exc)) from None
-    api_version = request.META.get("HTTP_X_BACKENDAI_VERSION")
+    api_version = headers.get("x-backendai-version")
     if not api_version:
         raise InvalidAuthParameters("X-BackendAI-Version header is missing.")
     skew = abs((datetime.now(UTC) - request_date).total_seconds())
@@ -86,12 +114,12 @@ def verify_signed_request(request: HttpRequest, authorization: str) -> VerifiedR
         raise AuthorizationFailed("Unknown or inactive access key.")
     expected = sign_request(
         secret_key=keypair_secret(keypair=keypair),
-        method=request.method or "GET",
-        rel_url=raw_request_target(request),
+        method=method,
+        rel_url=rel_url,
         raw_date=raw_date,
         request_date=request_date,
-        host=request.META.get("HTTP_HOST", ""),
-        content_type=normalize_content_type(request.META.get("CONTENT_TYPE")),
+        host=headers.get("host", ""),
+        content_type=normalize_content_type(headers.get("content-type")),
         api_version=api_version,
         hash_name=header.hash_name,
     )

@@ -144,6 +144,25 @@ class TestConcurrencyLimit:
         }
 
 
+class TestUserLimits:
+    def test_user_policy_counts_every_keypair_of_the_user(
+        self, group: ResourceGroup, run_pass: RunPass
+    ) -> None:
+        agent = agent_with_capacity(group, cpu=16)
+        holder = holding_session(group, agent.id, cpu="2")
+        policy = holder.user.resource_policy
+        policy.total_resource_slots = {"cpu": "3"}
+        policy.save(update_fields=["total_resource_slots"])
+        second = pending(group, cpu="2", user=holder.user)
+
+        run_pass(group)
+
+        data = verdict(second)
+        assert data["verdict"] == "policy-limit"
+        assert data["checks"][0]["check"] == "user-resource-policy"
+        assert data["checks"][0]["short_by"] == "1"
+
+
 class TestProjectAndDomainLimits:
     def test_project_total_slots(self, group: ResourceGroup, run_pass: RunPass) -> None:
         agent_with_capacity(group, cpu=16)
