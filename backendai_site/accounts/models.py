@@ -59,7 +59,7 @@ class KeypairResourcePolicy(models.Model):
 class UserResourcePolicy(models.Model):
     name = models.CharField(max_length=64, unique=True)
     total_resource_slots = models.JSONField(
-        default=dict, blank=True, help_text="Slots all of a user's sessions may hold; {} = no limit."
+        default=dict, blank=True, help_text="Slots all of a user's sessions may hold; {} = none."
     )
     max_vfolder_count = models.PositiveIntegerField(default=0, help_text="0 means no limit.")
     max_quota_scope_size = models.BigIntegerField(default=-1, help_text="Bytes; -1 = no limit.")
