@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 
-from channels.routing import ProtocolTypeRouter
+from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backendai_site.settings")
 
 django_asgi_app = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from proxy_app.routing import websocket_urlpatterns  # noqa: E402 - needs the app registry
+
+application = ProtocolTypeRouter(
+    {"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)}
+)
 application = __import__("proxy_app.apps_proxy.asgi").apps_proxy.asgi.apps_proxy_wrap(application)

@@ -333,6 +333,29 @@ class RunnerClient:
     async def list_services(self) -> list[dict[str, Any]]:
         return list((await self.request("service-list"))["services"])
 
+    # -- files (paths relative to the work directory, confined to it by the runner) -----------
+
+    async def file_write(self, path: str, data: bytes, *, append: bool = False) -> int:
+        reply = await self.request(
+            "file-write", path=path, data=base64.b64encode(data).decode(), append=append
+        )
+        return int(reply["size"])
+
+    async def file_list(self, path: str) -> dict[str, Any]:
+        """`{"abspath": str, "files": [{filename, size, mtime, mode}]}`."""
+        return await self.request("file-list", path=path)
+
+    async def file_archive(self, path: str) -> AsyncIterator[bytes]:
+        """A tar archive of `path` (file or folder), in chunks."""
+        offset = 0
+        while True:
+            reply = await self.request("file-archive", path=path, offset=offset)
+            chunk = base64.b64decode(reply["data"])
+            offset += len(chunk)
+            yield chunk
+            if not reply.get("more") or not chunk:
+                return
+
 
 def _result(reply: dict[str, Any]) -> ExecResult:
     return ExecResult(

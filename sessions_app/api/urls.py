@@ -10,6 +10,15 @@ from .views import (
     SessionRenameView,
     SessionStatusHistoryView,
 )
+from .views_exec import (
+    SessionAppsView,
+    SessionCompleteView,
+    SessionDownloadView,
+    SessionFilesView,
+    SessionInterruptView,
+    SessionStartServiceView,
+    SessionUploadView,
+)
 
 urlpatterns = [
     path("session", session_collection, name="session-collection"),
@@ -27,4 +36,15 @@ urlpatterns = [
         name="session-dependency-graph",
     ),
     path("events/session", session_events, name="session-events"),
+    path("session/<str:ref>/interrupt", SessionInterruptView.as_view(), name="session-interrupt"),
+    path("session/<str:ref>/complete", SessionCompleteView.as_view(), name="session-complete"),
+    path(
+        "session/<str:ref>/start-service",
+        SessionStartServiceView.as_view(),
+        name="session-start-service",
+    ),
+    path("session/<str:ref>/upload", SessionUploadView.as_view(), name="session-upload"),
+    path("session/<str:ref>/download", SessionDownloadView.as_view(), name="session-download"),
+    path("session/<str:ref>/files", SessionFilesView.as_view(), name="session-files"),
+    path("stream/session/<str:ref>/apps", SessionAppsView.as_view(), name="session-apps"),
 ]

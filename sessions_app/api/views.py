@@ -96,6 +96,13 @@ class SessionDetailView(APIView):
         session_restart(session=_session(request, ref))
         return Response(status=204)
 
+    @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
+    def post(self, request: Request, ref: str) -> Response:
+        """REST execute (COMPAT.md 4.4); see views_exec."""
+        from .views_exec import session_execute_respond
+
+        return session_execute_respond(request, ref)
+
 
 class SessionRenameView(APIView):
     @extend_schema(

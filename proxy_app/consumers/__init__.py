@@ -1,0 +1,1 @@
+"""Websocket consumers of the session streams (thin: authorisation here, work in services)."""
