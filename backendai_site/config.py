@@ -92,6 +92,9 @@ class SiteConfig(BaseSettings):
     apps_token_ttl: float = Field(default=120.0, gt=0)
     apps_cookie_max_age: int = Field(default=12 * 3600, gt=0)
 
+    # benchmarks only (bench/): a URLconf that mounts bench-only baseline views; never in production
+    bench_root_urlconf: str | None = None
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:

@@ -270,3 +270,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # --- end ---
+
+# --- bench ---
+# Benchmarks (bench/) serve bench-only baseline views from a URLconf of their own
+# (BAI_BENCH_ROOT_URLCONF, e.g. bench._api_list_urls); unset everywhere else.
+if CONFIG.bench_root_urlconf:
+    ROOT_URLCONF = CONFIG.bench_root_urlconf
+# --- end bench ---
