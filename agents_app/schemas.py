@@ -189,6 +189,12 @@ class CreateKernel(Command):
     startup_command: str = ""
     kernel_secret: str = ""
     mounts: list[dict[str, Any]] = Field(default_factory=list)
+    cluster_hostname: str = Field(default="main1", pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    network: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        description="Private network shared by the kernels of one single-node cluster session.",
+    )
 
 
 class KernelRef(Command):

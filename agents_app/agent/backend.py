@@ -33,6 +33,8 @@ class KernelLaunch:
     bootstrap_script: str = ""
     startup_command: str = ""
     mounts: list[dict[str, Any]] = field(default_factory=list)
+    cluster_hostname: str = "main1"
+    network: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -354,6 +354,8 @@ class AgentDaemon:
             bootstrap_script=request.bootstrap_script,
             startup_command=request.startup_command,
             mounts=request.mounts,
+            cluster_hostname=request.cluster_hostname,
+            network=request.network,
         )
         return self.backend.create(launch)
 

@@ -110,6 +110,8 @@ class DockerBackend:
             mounts=[Mount(**mount) for mount in launch.mounts],
             runner_secret=launch.kernel_secret or secrets.token_urlsafe(24),
             labels=launch.labels,
+            cluster_hostname=launch.cluster_hostname,
+            network=launch.network,
         )
         return self._state(self.runtime.create_kernel(spec))
 

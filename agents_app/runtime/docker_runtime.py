@@ -24,6 +24,7 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.errors import ImageNotFound as DockerImageNotFound
 from docker.models.containers import Container
+from docker.types import EndpointConfig
 from docker.types import Mount as DockerMount
 from pydantic import BaseModel, Field
 
@@ -60,6 +61,7 @@ from .pools import CpuPool, PortPool
 from .runner_client import wait_runner_ready
 
 log = logging.getLogger(__name__)
+_NETWORK_LOCK = threading.Lock()
 
 CONTAINER_WORKDIR = "/home/work"
 CONTAINER_RUNNER_PATH = "/opt/bai/runner.py"
@@ -388,6 +390,14 @@ class DockerRuntime:
         ] + [DockerMount(m.container_path, m.host_path, "bind", m.read_only) for m in spec.mounts]
         python = image_labels.get(LABEL_RUNTIME_PATH) or "python3"
         name = self.container_name(spec.kernel_id)
+        networking: dict[str, Any] = {}
+        if spec.network:
+            self._ensure_network(spec.network, spec.session_id)
+            networking["networking_config"] = {
+                spec.network: EndpointConfig(
+                    self.client.api._version, aliases=[spec.cluster_hostname]
+                )
+            }
         for attempt in range(1, _START_ATTEMPTS + 1):
             host_ports = self.ports.allocate(spec.kernel_id, len(container_ports))
             bind = self.config.bind_host
@@ -414,6 +424,7 @@ class DockerRuntime:
                     },
                     mounts=mounts,
                     network=spec.network,
+                    **networking,
                 )
             except APIError as exc:
                 self.ports.release(spec.kernel_id)
@@ -458,8 +469,10 @@ class DockerRuntime:
                 container.reload()
             info = self._info(container)
             text, path = self._save_logs(container, kernel_id)
+            networks = list((container.attrs.get("NetworkSettings") or {}).get("Networks") or {})
             with contextlib.suppress(NotFound):
                 container.remove(force=True)
+            self._remove_idle_networks(networks)
             self._release(kernel_id)
             if not self.config.keep_scratch_on_destroy:
                 shutil.rmtree(self.scratch_dir(kernel_id), ignore_errors=True)
@@ -468,6 +481,36 @@ class DockerRuntime:
                 extra=self._log_extra(kernel_id, exit_code=info.exit_code, oom=info.oom_killed),
             )
             return info.model_copy(update={"logs": text, "log_path": str(path)})
+
+    def _ensure_network(self, name: str, session_id: str) -> None:
+        """The private bridge network of a cluster session (created once, shared by its kernels).
+
+        Docker accepts two networks with one name, so concurrent creates are serialised here.
+        """
+        with _NETWORK_LOCK:
+            if self.client.networks.list(names=[name]):
+                return
+            try:
+                self.client.networks.create(
+                    name,
+                    driver="bridge",
+                    check_duplicate=True,
+                    labels={LABEL_SESSION_ID: session_id, LABEL_AGENT_ID: self.config.agent_id},
+                )
+            except APIError as exc:
+                if exc.status_code != 409:  # another process created it first
+                    raise KernelCreationFailed(f"cannot create network {name}: {exc}") from exc
+
+    def _remove_idle_networks(self, names: list[str]) -> None:
+        """Remove the session networks (ours, by label) that no container uses any more."""
+        for name in names:
+            with contextlib.suppress(NotFound, APIError):
+                network = self.client.networks.get(name)
+                if network.attrs.get("Labels", {}).get(LABEL_AGENT_ID) != self.config.agent_id:
+                    continue
+                network.reload()
+                if not network.attrs.get("Containers"):
+                    network.remove()
 
     def restart_kernel(self, kernel_id: str, timeout: float = 10.0) -> KernelInfo:
         """Restart the container in place (same ports, CPUs and scratch dir)."""

@@ -27,7 +27,7 @@ from agents_app.schemas import (
 )
 from agents_app.services.commands import agent_command_send
 from backendai_site.common.errors import InvalidAPIParameters
-from sessions_app.enums import KernelStatus, SessionResult, SessionStatus, SessionType
+from sessions_app.enums import ClusterMode, KernelStatus, SessionResult, SessionStatus, SessionType
 from sessions_app.errors import InvalidSessionState, SessionAlreadyExists
 from sessions_app.models import Kernel, Session
 from sessions_app.schemas import SESSION_NAME_RE
@@ -85,6 +85,9 @@ def _create_command(session: Session, kernel: Kernel) -> CreateKernel:
         BACKENDAI_CLUSTER_IDX=str(kernel.cluster_idx),
         BACKENDAI_CLUSTER_HOST=kernel.cluster_hostname,
         BACKENDAI_CLUSTER_SIZE=str(session.cluster_size),
+        BACKENDAI_CLUSTER_HOSTS=",".join(
+            session.kernels.order_by("cluster_idx").values_list("cluster_hostname", flat=True)
+        ),
     )
     return CreateKernel(
         kernel_id=str(kernel.pk),
@@ -96,7 +99,17 @@ def _create_command(session: Session, kernel: Kernel) -> CreateKernel:
         bootstrap_script=session.bootstrap_script,
         kernel_secret=kernel.runner_secret,
         mounts=[],
+        cluster_hostname=kernel.cluster_hostname,
+        network=session_network_name(session),
     )
+
+
+def session_network_name(session: Session) -> str | None:
+    """Kernels of a single-node cluster share a private network where each kernel's cluster
+    hostname (main1, sub1, ...) resolves; a lone kernel needs none."""
+    if session.cluster_size > 1 and session.cluster_mode == ClusterMode.SINGLE_NODE:
+        return f"bai-{session.pk.hex}"
+    return None
 
 
 # --- agent events ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ isolated Redis database. The official CLI talks to the web role like a user woul
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +28,27 @@ from agents_app.models import Agent
 from agents_app.selectors import image_resolve
 from tests.conftest import REPO_ROOT, Credentials, _free_port, database_url_for
 
-STACK_REDIS_DB = 11
+STACK_REDIS_DBS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15)  # 13: the two-agent test's
+
+
+@contextlib.contextmanager
+def reserved_redis_db() -> Iterator[int]:
+    """An isolated Redis database for one stack, reserved in db 0 so concurrent test runs on one
+    machine never share Celery queues (a shared `events` queue would hand one stack's
+    heartbeats to another stack's worker)."""
+    base = redis.Redis.from_url(settings.REDIS_URL)
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    for _ in range(120):
+        for db in STACK_REDIS_DBS:
+            if base.set(f"bai:test:stack-db:{db}", token, nx=True, ex=1800):
+                try:
+                    yield db
+                finally:
+                    if base.get(f"bai:test:stack-db:{db}") == token.encode():
+                        base.delete(f"bai:test:stack-db:{db}")
+                return
+        time.sleep(1)
+    raise RuntimeError("no free Redis database for a test stack")
 
 
 def _need(condition: bool, reason: str) -> None:
@@ -93,7 +114,15 @@ def _images_known(agent_id: str) -> bool:
 
 
 @pytest.fixture
-def platform_stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
+def stack_redis_url() -> Iterator[str]:
+    with reserved_redis_db() as db:
+        url = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{db}"
+        redis.Redis.from_url(url).flushdb()
+        yield url
+
+
+@pytest.fixture
+def platform_stack(transactional_db: None, tmp_path: Path, stack_redis_url: str) -> Iterator[Stack]:
     _need(shutil.which("docker") is not None, "the docker CLI is not installed")
     info = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
     _need(info.returncode == 0, "the Docker engine is not running")
@@ -103,8 +132,7 @@ def platform_stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
     )  # fmt: skip
     _need(image.returncode == 0, "the kernel image is missing (scripts/build_kernel_image.sh)")
 
-    redis_url = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{STACK_REDIS_DB}"
-    redis.Redis.from_url(redis_url).flushdb()
+    redis_url = stack_redis_url
     port = _free_port()
     agent_id = f"e2e-{uuid.uuid4().hex[:8]}"
     env = {
@@ -112,7 +140,7 @@ def platform_stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
         "DATABASE_URL": database_url_for(connection.settings_dict),
         "REDIS_URL": redis_url,
         "BAI_LOG_JSON": "false",
-        "BAI_AGENTS_LOST_TIMEOUT": "15",
+        "BAI_AGENTS_LOST_TIMEOUT": "30",
         "BAI_AGENTS_SWEEP_INTERVAL": "3",
     }
     stack = Stack(url=f"http://127.0.0.1:{port}", agent_id=agent_id, env=env, tmp=tmp_path)

@@ -136,3 +136,29 @@ class TestBatchSession:
         session = Session.objects.get(name=name)
         assert session.result == SessionResult(result)
         assert "batch says hi" in Kernel.objects.get(session=session).logs
+
+
+class TestClusterSession:
+    def test_single_node_cluster_kernels_share_a_network(
+        self, platform_stack: Stack, owner: Credentials, cli: Cli
+    ) -> None:
+        policy = owner.keypair.resource_policy
+        policy.max_containers_per_session = 2
+        policy.save(update_fields=["max_containers_per_session"])
+
+        created = cli(platform_stack, owner, "session", "create", "python", "-t", "e2e-cluster",
+                      "--cluster-size", "2", "-r", "cpu=1", "-r", "mem=256m")  # fmt: skip
+
+        assert_ok(created, platform_stack)
+        session = Session.objects.get(name="e2e-cluster")
+        kernels = {k.cluster_hostname: k for k in Kernel.objects.filter(session=session)}
+        assert set(kernels) == {"main1", "sub1"}
+        assert session.status == SessionStatus.RUNNING, str(session.status_data)[-600:]
+        assert len({k.agent_id for k in kernels.values()}) == 1
+        lookup = subprocess.run(
+            ["docker", "exec", kernels["main1"].container_id, "python3", "-c",
+             "import socket; print(socket.gethostbyname('sub1'))"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert lookup.returncode == 0, lookup.stderr
+        assert_ok(cli(platform_stack, owner, "session", "rm", "e2e-cluster"), platform_stack)
