@@ -70,7 +70,7 @@ class SessionOutputSerializer(serializers.Serializer):
     creationTime = serializers.DateTimeField(source="created_at")
     terminationTime = serializers.DateTimeField(source="terminated_at", allow_null=True)
     age = serializers.SerializerMethodField()
-    kernels = serializers.SerializerMethodField()
+    kernels = KernelOutputSerializer(many=True, read_only=True)  # one child for every row
     idleChecks = serializers.SerializerMethodField()
 
     def get_schedulerVerdict(self, obj: Session) -> dict[str, Any] | None:
@@ -80,9 +80,6 @@ class SessionOutputSerializer(serializers.Serializer):
     def get_age(self, obj: Session) -> float:
         end = obj.terminated_at or timezone.now()
         return round((end - obj.created_at).total_seconds(), 3)
-
-    def get_kernels(self, obj: Session) -> list[dict[str, Any]]:
-        return KernelOutputSerializer(obj.kernels.all(), many=True).data  # type: ignore[return-value]
 
     def get_idleChecks(self, obj: Session) -> dict[str, Any] | None:
         """Seconds left under each idle checker while running (`{}` otherwise); one session's
