@@ -568,14 +568,10 @@ class ServiceManager:
         if not ports:
             raise RunnerError("bad-service", f"service {name!r} has no ports")
         with self.lock:
-            if self.running(name):
-                return {
-                    "type": "service",
-                    "name": name,
-                    "status": "already-running",
-                    "ports": ports,
-                }
-            if spec.get("protocol") == "pty" and not spec.get("command"):
+            already = self.running(name)
+            if already:
+                pass  # a concurrent start may still be on its way: wait for the port below
+            elif spec.get("protocol") == "pty" and not spec.get("command"):
                 self._start_terminal(name, ports[0])
             else:
                 self._start_process(name, spec, ports[0])
@@ -587,6 +583,8 @@ class ServiceManager:
             if time.monotonic() > deadline:
                 raise RunnerError("service-timeout", f"{name} did not open port {ports[0]}")
             time.sleep(0.1)
+        if already:
+            return {"type": "service", "name": name, "status": "already-running", "ports": ports}
         log.info("service started", extra={"service": name, "port": ports[0]})
         return {"type": "service", "name": name, "status": "started", "ports": ports}
 

@@ -63,6 +63,7 @@ class TcpProxyConsumer(SessionStreamConsumer):
                 await session_access_touch(self.endpoint.session_id)
         except OSError as exc:
             log.info("app connection broken", extra=self.log_extra(error=str(exc)))
+        log.info("app connection ended", extra=self.log_extra(app=self.app, bytes_sent=sent))
         if sent == 0:
             # docker-proxy accepts even when nothing listens inside: ask again next time.
             service_start_forget(endpoint=self.endpoint, name=self.app)

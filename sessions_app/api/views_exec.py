@@ -7,6 +7,7 @@ sessions_app.services.execute/files, which talk straight to the kernel runner.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from asgiref.sync import async_to_sync
 from django.http import HttpResponse
@@ -117,7 +118,8 @@ class _PathKeepingParser(MultiPartParser):
         self.raw_names: list[str] = []
 
     def sanitize_file_name(self, file_name: str) -> str | None:
-        self.raw_names.append(file_name)
+        # aiohttp (the official client) percent-encodes the filename parameter.
+        self.raw_names.append(unquote(file_name))
         return super().sanitize_file_name(file_name) or "file"
 
 

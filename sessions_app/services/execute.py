@@ -128,7 +128,7 @@ async def runner_connect(endpoint: KernelEndpoint) -> AsyncIterator[RunnerClient
     try:
         yield client
     except RunnerRequestError as exc:
-        raise RunnerRejected(exc.message or exc.code, data={"code": exc.code}) from exc
+        raise RunnerRejected(exc.message, data={"code": exc.runner_code}) from exc
     except RunnerUnavailable as exc:
         raise KernelRunnerUnavailable() from exc
     finally:
@@ -317,6 +317,7 @@ def app_host_port(*, endpoint: KernelEndpoint, name: str) -> int:
 
 
 _started: set[tuple[uuid.UUID, str]] = set()
+_start_locks: dict[tuple[uuid.UUID, str], asyncio.Lock] = {}
 
 
 async def session_service_start(
@@ -328,9 +329,14 @@ async def session_service_start(
     key = (endpoint.kernel_id, name)
     if protocol in NO_START_PROTOCOLS or (key in _started and not force):
         return {"name": name, "status": "already-running"}
-    async with runner_connect(endpoint) as runner:
-        reply = await runner.start_service(name, timeout=SERVICE_START_TIMEOUT)
-    _started.add(key)
+    # Connections of one tunnel arrive together: one start, the others wait for it.
+    lock = _start_locks.setdefault(key, asyncio.Lock())
+    async with lock:
+        if key in _started and not force:
+            return {"name": name, "status": "already-running"}
+        async with runner_connect(endpoint) as runner:
+            reply = await runner.start_service(name, timeout=SERVICE_START_TIMEOUT)
+        _started.add(key)
     log.info(
         "service started",
         extra={"session_id": str(endpoint.session_id), "app": name, "status": reply.get("status")},

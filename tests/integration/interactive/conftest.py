@@ -23,6 +23,7 @@ from tests.integration.sessions.conftest import (  # noqa: F401 - fixtures reuse
     Stack,
     cli,
     platform_stack,
+    stack_redis_url,
 )
 from tests.sessions_app.conftest import make_member
 
