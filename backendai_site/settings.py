@@ -137,17 +137,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "BackendAISignature": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "BackendAI signMethod=HMAC-SHA256, credential=<access key>:<sig>",
-            }
-        }
-    },
-    "SECURITY": [{"BackendAISignature": []}],
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sessions_app.api.openapi.add_async_session_endpoints",
+    ],
 }
 
 REDIS_URL = CONFIG.redis_url

@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
     name = "backendai_site.accounts"
     label = "accounts"
     verbose_name = "Accounts and tenancy"
+
+    def ready(self) -> None:
+        from . import schema  # noqa: F401  (registers the OpenAPI security scheme)

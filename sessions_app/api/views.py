@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -91,7 +92,7 @@ class SessionDetailView(APIView):
             destroyed = [session.pk]
         return Response({"destroyed": [str(pk) for pk in destroyed]})
 
-    @extend_schema(parameters=[OWNER_PARAM], responses={204: None})
+    @extend_schema(parameters=[OWNER_PARAM], request=None, responses={204: None})
     def patch(self, request: Request, ref: str) -> Response:
         session_restart(session=_session(request, ref))
         return Response(status=204)
@@ -107,6 +108,7 @@ class SessionDetailView(APIView):
 class SessionRenameView(APIView):
     @extend_schema(
         parameters=[OWNER_PARAM, OpenApiParameter("name", str, required=True)],
+        request=None,
         responses={204: None},
     )
     def post(self, request: Request, ref: str) -> Response:
@@ -165,7 +167,7 @@ class SessionStatusHistoryView(APIView):
 
 
 class SessionDependencyGraphView(APIView):
-    @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
+    @extend_schema(parameters=[OWNER_PARAM], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, ref: str) -> Response:
         session = _session(request, ref)
         return Response(_dependency_tree(session, seen=set()))

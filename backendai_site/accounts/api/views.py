@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -19,6 +19,7 @@ class VersionView(APIView):
 
     permission_classes = (AllowAny,)
 
+    @extend_schema_serializer(component_name="VersionOutput")
     class OutputSerializer(serializers.Serializer):
         version = serializers.CharField()
         manager = serializers.CharField()
@@ -29,6 +30,7 @@ class VersionView(APIView):
 
 
 class AnnouncementView(APIView):
+    @extend_schema_serializer(component_name="AnnouncementOutput")
     class OutputSerializer(serializers.Serializer):
         enabled = serializers.BooleanField()
         message = serializers.CharField(allow_blank=True)
@@ -42,6 +44,7 @@ class AnnouncementView(APIView):
 class AuthEchoView(APIView):
     """`GET /auth?echo=...` or `POST /auth {"echo": ...}`: proves a signature works."""
 
+    @extend_schema_serializer(component_name="AuthEchoOutput")
     class OutputSerializer(serializers.Serializer):
         authorized = serializers.CharField()
         echo = serializers.CharField(allow_blank=True)
@@ -67,12 +70,14 @@ class AuthorizeView(APIView):
 
     permission_classes = (AllowAny,)
 
+    @extend_schema_serializer(component_name="AuthorizeInput")
     class InputSerializer(serializers.Serializer):
         type = serializers.ChoiceField(choices=["keypair"], default="keypair")
         domain = serializers.CharField(max_length=64)
         username = serializers.CharField(max_length=256)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
 
+    @extend_schema_serializer(component_name="AuthorizeKeypair")
     class OutputSerializer(serializers.Serializer):
         access_key = serializers.CharField()
         secret_key = serializers.CharField()

@@ -137,6 +137,9 @@ class TestOpenAPI:
         assert response.status_code == 200
         paths = response.json()["paths"]
         assert {"/", "/auth", "/auth/authorize", "/manager/announcement"} <= set(paths)
+        assert {"post", "get"} <= set(paths["/session"])
+        assert "SessionCreateRequest" in response.json()["components"]["schemas"]
+        assert "/events/session" in paths and "/session/{ref}" in paths
 
     def test_docs_page_is_served_without_a_cdn(self, client: Client) -> None:
         response = client.get("/api/docs")

@@ -1,0 +1,23 @@
+"""drf-spectacular description of the Backend.AI HMAC signature scheme."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class HMACSignatureScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "backendai_site.accounts.authentication.HMACSignatureAuthentication"
+    name = "BackendAISignature"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "BackendAI signMethod=HMAC-SHA256, credential=<access key>:<signature>, "
+                "with Date and X-BackendAI-Version headers (see COMPAT.md 2.3)"
+            ),
+        }
