@@ -9,6 +9,7 @@ export BAI_PUBLIC_ENDPOINT="${BAI_PUBLIC_ENDPOINT:-http://127.0.0.1:${PORT}}"
 
 eval "$($PY -m backendai_site.devservices env)"
 $PY manage.py migrate --no-input -v0
+bash scripts/build_frontend.sh || echo "warning: the browser terminal's assets could not be built (npm)" >&2
 $PY manage.py collectstatic --no-input -v0
 $PY manage.py bootstrap >/dev/null
 

@@ -38,6 +38,8 @@ if ! ensure_apt docker-registry docker-registry; then
   fi
   echo "warning: docker-registry is missing; registry tests will be skipped" >&2
 fi
+ensure_apt chromium chromium || echo "warning: Debian's chromium is missing; browser tests will be skipped (they fail under CI=true)" >&2
+bash scripts/build_frontend.sh  # the terminal page's xterm.js from the npm registry, when missing
 
 echo "== pytest"
 $PY -m pytest "$@"

@@ -69,6 +69,8 @@ class SessionAdmin(admin.ModelAdmin):
         "status",
         "status_info",
         "verdict_detail",
+        "idle_checks",
+        "open_links",
         "status_changed",
         "result",
         "access_key",
@@ -89,6 +91,8 @@ class SessionAdmin(admin.ModelAdmin):
         "status",
         "status_info",
         "verdict_detail",
+        "idle_checks",
+        "open_links",
         "result",
         "priority",
         "access_key",
@@ -125,6 +129,33 @@ class SessionAdmin(admin.ModelAdmin):
         if not verdict:
             return "-"
         return format_html("<pre>{}</pre>", json.dumps(verdict, indent=2))
+
+    @admin.display(description="idle checks (seconds left)")
+    def idle_checks(self, obj: Session) -> str:
+        from .services.idle import session_idle_checks
+
+        checks = session_idle_checks(obj)
+        if not checks:
+            return "-"
+        return format_html("<pre>{}</pre>", json.dumps(checks, indent=2))
+
+    @admin.display(description="open")
+    def open_links(self, obj: Session) -> str:
+        """Links to the browser terminal and the session's HTTP apps (proxy_app)."""
+        if obj.status not in SessionStatus.running():
+            return "-"
+        main = next((k for k in obj.kernels.all() if k.cluster_role == "main"), None)
+        apps = [
+            str(port.get("name"))
+            for port in (main.service_ports if main else None) or []
+            if port.get("protocol") in ("http", "preopen") and port.get("name")
+        ]
+        links = [format_html('<a href="/console/session/{}/terminal">Open terminal</a>', obj.pk)]
+        links += [
+            format_html('<a href="/console/session/{}/apps/{}">Open app {}</a>', obj.pk, app, app)
+            for app in apps
+        ]
+        return format_html(" · ".join(["{}"] * len(links)), *links)
 
     @admin.display(description="agents")
     def agents(self, obj: Session) -> str:
