@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class HMACSignatureScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class HMACSignatureScheme(OpenApiAuthenticationExtension):
     target_class = "backendai_site.accounts.authentication.HMACSignatureAuthentication"
     name = "BackendAISignature"
 

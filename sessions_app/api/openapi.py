@@ -57,7 +57,7 @@ def add_async_session_endpoints(result: dict[str, Any], **_: Any) -> dict[str, A
     components["SessionCreateRequest"] = schema
     components["SessionCreateResponse"] = _CREATE_RESPONSE
     components.setdefault("Problem", _PROBLEM_SCHEMA)
-    security = [{"BackendAISignature": []}]
+    security: list[dict[str, list[str]]] = [{"BackendAISignature": []}]
     paths = result.setdefault("paths", {})
     paths["/session"] = {
         "post": {
