@@ -77,7 +77,7 @@ class SiteConfig(BaseSettings):
     agents_sweep_interval: float = Field(default=10.0, gt=0)
     agents_command_reply_timeout: float = Field(default=30.0, gt=0)
     scheduler_backstop_interval: float = Field(default=5.0, gt=0)
-    scheduler_hint_debounce: float = Field(default=0.05, ge=0)
+    scheduler_hint_debounce: float = Field(default=0.0, ge=0)
     # idle checks (sessions_app.services.idle): how often beat runs them, and the utilization
     # checker (a window of 0 disables it)
     idle_check_interval: float = Field(default=10.0, gt=0)

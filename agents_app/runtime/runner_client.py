@@ -75,7 +75,7 @@ def _sync_handshake(host: str, port: int, secret: str, timeout: float) -> float:
 
 
 def wait_runner_ready(
-    host: str, port: int, secret: str, *, timeout: float = 30.0, interval: float = 0.1
+    host: str, port: int, secret: str, *, timeout: float = 30.0, interval: float = 0.01
 ) -> float:
     """Block until the runner at host:port authenticates and answers ping; returns its uptime.
 

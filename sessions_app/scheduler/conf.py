@@ -11,5 +11,5 @@ class SchedulerSettings(BaseModel):
         default=5.0, gt=0, description="Seconds between two beat passes over every active group."
     )
     hint_debounce: float = Field(
-        default=0.05, ge=0, description="Countdown of a hinted pass; hints within it are merged."
+        default=0.0, ge=0, description="Countdown of a hinted pass; hints within it are merged."
     )
