@@ -6,7 +6,7 @@ import hashlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -68,12 +68,12 @@ class Upstream:
             await send({"type": "http.response.body", "body": b""})
             return
         body = f"{scope['method']} {scope['path']} {size} {digest.hexdigest()}".encode()
-        headers = [(b"content-type", b"text/plain"), (b"x-upstream", b"yes")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        reply_headers = [(b"content-type", b"text/plain"), (b"x-upstream", b"yes")]
+        await send({"type": "http.response.start", "status": 200, "headers": reply_headers})
         await send({"type": "http.response.body", "body": body})
 
 
-async def inner_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def inner_app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     await send({"type": "http.response.start", "status": 200, "headers": []})
