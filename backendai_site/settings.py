@@ -24,7 +24,8 @@ def _database_from_url(url: str) -> dict[str, Any]:
         "HOST": params.get("host", ""),
         "PORT": str(params.get("port", "")),
         "OPTIONS": options,
-        "CONN_MAX_AGE": 0,
+        "CONN_MAX_AGE": 60,  # keep connections: a new one per request costs milliseconds
+        "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": "test_backendai"},
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -11,7 +12,7 @@ from backendai_site.accounts.models import KeyPair
 
 from .enums import SessionStatus
 from .errors import OwnerNotPermitted, SessionNotFound, TooManySessionsMatched
-from .models import Session
+from .models import Kernel, Session
 
 
 def sessions_visible_to(*, keypair: KeyPair) -> QuerySet[Session]:
@@ -85,3 +86,59 @@ def session_get_by_ref(
 
 def session_filter_q(*, statuses: list[str] | None = None) -> Q:
     return Q(status__in=statuses) if statuses else Q()
+
+
+SESSION_LIST_FIELDS = (
+    "id",
+    "name",
+    "session_type",
+    "status",
+    "status_info",
+    "status_data",
+    "result",
+    "image_ref",
+    "architecture",
+    "domain__name",
+    "project_id",
+    "project__name",
+    "user_id",
+    "access_key_id",
+    "resource_group__name",
+    "priority",
+    "cluster_mode",
+    "cluster_size",
+    "requested_slots",
+    "occupying_slots",
+    "environ",
+    "tag",
+    "starts_at",
+    "created_at",
+    "terminated_at",
+)
+KERNEL_LIST_FIELDS = (
+    "id",
+    "session_id",
+    "cluster_role",
+    "cluster_idx",
+    "cluster_hostname",
+    "agent_id",
+    "container_id",
+    "status",
+    "status_info",
+    "occupied_slots",
+    "service_ports",
+    "exit_code",
+    "oom_killed",
+)
+
+
+def session_list_rows(*, page: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
+    """The kernels of a page of session rows, in one query, keyed by session id."""
+    kernels: dict[Any, list[dict[str, Any]]] = {row["id"]: [] for row in page}
+    for kernel in (
+        Kernel.objects.filter(session_id__in=list(kernels))
+        .order_by("session_id", "cluster_idx")
+        .values(*KERNEL_LIST_FIELDS)
+    ):
+        kernels[kernel["session_id"]].append(kernel)
+    return kernels

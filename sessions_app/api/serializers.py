@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -89,3 +90,64 @@ class SessionOutputSerializer(serializers.Serializer):
         if isinstance(self.parent, serializers.ListSerializer):
             return None
         return session_idle_checks(obj)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def kernel_row_output(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "clusterRole": row["cluster_role"],
+        "clusterIdx": row["cluster_idx"],
+        "clusterHostname": row["cluster_hostname"],
+        "agent": row["agent_id"],
+        "containerId": row["container_id"],
+        "status": row["status"],
+        "statusInfo": row["status_info"],
+        "occupiedSlots": row["occupied_slots"],
+        "servicePorts": row["service_ports"],
+        "exitCode": row["exit_code"],
+        "oomKilled": row["oom_killed"],
+    }
+
+
+def session_row_output(
+    row: dict[str, Any], kernels: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
+    """The list endpoint's shape of one session, from plain `.values()` rows (no model objects);
+    the same keys as SessionOutputSerializer, with `idleChecks` left null as in lists."""
+    verdict = (row["status_data"] or {}).get("scheduler")
+    end = row["terminated_at"] or now
+    return {
+        "sessionId": str(row["id"]),
+        "sessionName": row["name"],
+        "sessionType": row["session_type"],
+        "status": row["status"],
+        "statusInfo": row["status_info"],
+        "statusData": row["status_data"],
+        "schedulerVerdict": verdict if isinstance(verdict, dict) else None,
+        "result": row["result"],
+        "image": row["image_ref"],
+        "architecture": row["architecture"],
+        "domainName": row["domain__name"],
+        "groupId": str(row["project_id"]),
+        "groupName": row["project__name"],
+        "userId": str(row["user_id"]),
+        "ownerAccessKey": row["access_key_id"],
+        "resourceGroup": row["resource_group__name"],
+        "priority": row["priority"],
+        "clusterMode": row["cluster_mode"],
+        "clusterSize": row["cluster_size"],
+        "requestedSlots": row["requested_slots"],
+        "occupyingSlots": row["occupying_slots"],
+        "environ": row["environ"],
+        "tag": row["tag"],
+        "startsAt": _iso(row["starts_at"]),
+        "creationTime": _iso(row["created_at"]),
+        "terminationTime": _iso(row["terminated_at"]),
+        "age": round((end - row["created_at"]).total_seconds(), 3),
+        "kernels": [kernel_row_output(kernel) for kernel in kernels],
+        "idleChecks": None,
+    }
