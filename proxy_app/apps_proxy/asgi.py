@@ -33,6 +33,8 @@ from .services import (
 )
 
 log = logging.getLogger(__name__)
+# httpx logs every request at INFO: on a proxy's hot path that is a log line per request.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
