@@ -18,7 +18,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,20 @@ def ensure_redis(data_dir: Path) -> str:
             return url
         time.sleep(0.1)
     raise DevServiceError(f"redis-server did not answer on port {DEFAULT_REDIS_PORT}")
+
+
+def database_url_from_settings(settings_dict: Mapping[str, Any]) -> str:
+    """A postgresql:// URL for a Django DATABASES entry (e.g. the test database), so a child
+    process (a live server, a worker, an agent) can be pointed at the same database."""
+    user = quote(settings_dict["USER"] or "postgres")
+    password = quote(settings_dict["PASSWORD"] or "")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    host = settings_dict["HOST"] or ""
+    name = settings_dict["NAME"]
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{name}?host={quote(host, safe='/')}"
+    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+    return f"postgresql://{auth}{host}{port}/{name}"
 
 
 def service_env(data_dir: Path) -> dict[str, str]:

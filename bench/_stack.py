@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_REDIS_DB = 13
@@ -55,29 +54,18 @@ def setup_django(*, redis_db: int = BENCH_REDIS_DB) -> None:
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
 
 
-def database_url_for(settings_dict: dict[str, Any]) -> str:
-    """A postgresql:// URL for the database Django is connected to."""
-    user = quote(settings_dict["USER"] or "postgres")
-    password = quote(settings_dict["PASSWORD"] or "")
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    host = settings_dict["HOST"] or ""
-    name = settings_dict["NAME"]
-    if host.startswith("/"):
-        return f"postgresql://{auth}/{name}?host={quote(host, safe='/')}"
-    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
-    return f"postgresql://{auth}{host}{port}/{name}"
-
-
 @contextlib.contextmanager
 def throwaway_database(name: str) -> Iterator[str]:
     """Create and migrate `bench_<name>`, switch this process to it, yield its URL, drop it."""
     from django.conf import settings
     from django.db import connection
 
+    from backendai_site.devservices import database_url_from_settings
+
     settings.DATABASES["default"]["TEST"]["NAME"] = f"bench_{name}"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
-        yield database_url_for(connection.settings_dict)
+        yield database_url_from_settings(connection.settings_dict)
     finally:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.test import Client
@@ -24,6 +23,7 @@ from backendai_site.accounts.models import KeyPair, User
 from backendai_site.accounts.services import keypair_issue
 from backendai_site.common.redis import get_redis
 from backendai_site.config import API_VERSION
+from backendai_site.devservices import database_url_from_settings
 from tests.factories.accounts import KeypairResourcePolicyFactory, UserFactory
 
 TEST_HOST = "127.0.0.1:8091"
@@ -139,17 +139,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def database_url_for(settings_dict: dict[str, Any]) -> str:
-    """A postgresql:// URL for the (test) database Django is connected to."""
-    user = quote(settings_dict["USER"] or "postgres")
-    password = quote(settings_dict["PASSWORD"] or "")
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    host = settings_dict["HOST"] or ""
-    name = settings_dict["NAME"]
-    if host.startswith("/"):
-        return f"postgresql://{auth}/{name}?host={quote(host, safe='/')}"
-    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
-    return f"postgresql://{auth}{host}{port}/{name}"
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `check` until it returns something truthy (and return it), or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @dataclass(frozen=True)
@@ -170,7 +168,7 @@ def live_api_server(
     log_path = tmp_path_factory.mktemp("live") / "server.log"
     env = {
         **os.environ,
-        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "DATABASE_URL": database_url_from_settings(connection.settings_dict),
         "BAI_LOG_JSON": "false",
     }
     with log_path.open("wb") as log:

@@ -12,9 +12,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +28,8 @@ from django.db import connection
 from agents_app.enums import AgentStatus, agent_queue_name
 from agents_app.models import Agent, AgentResource
 from agents_app.schemas import CreateKernel, DestroyKernel
+from backendai_site.devservices import database_url_from_settings
+from tests.conftest import wait_for
 from tests.integration.agents.conftest import docker
 from tests.integration.agents.event_probe import PROBE_KEY
 
@@ -49,30 +50,9 @@ def _need(condition: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    auth = f"{db['USER']}:{db['PASSWORD']}@" if db["USER"] else ""
-    host = db["HOST"]
-    if host.startswith("/"):
-        return f"postgresql://{auth}/{db['NAME']}?host={host}" + (
-            f"&port={db['PORT']}" if db["PORT"] else ""
-        )
-    return f"postgresql://{auth}{host}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _isolated_redis_url() -> str:
     base = settings.REDIS_URL.rsplit("/", 1)[0]
     return f"{base}/13"
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @dataclass
@@ -170,7 +150,7 @@ def cluster(docker_engine: None, tmp_path: Path) -> Iterator[Cluster]:
     client.flushdb()
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": database_url_from_settings(connection.settings_dict),
         "REDIS_URL": redis_url,
         "BAI_AGENTS_LOST_TIMEOUT": str(LOST_TIMEOUT),
         "BAI_AGENTS_SWEEP_INTERVAL": "1",

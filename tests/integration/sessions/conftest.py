@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -26,7 +25,8 @@ from django.db import connection
 from agents_app.enums import AgentStatus
 from agents_app.models import Agent
 from agents_app.selectors import image_resolve
-from tests.conftest import REPO_ROOT, Credentials, _free_port, database_url_for
+from backendai_site.devservices import database_url_from_settings
+from tests.conftest import REPO_ROOT, Credentials, _free_port, wait_for
 
 STACK_REDIS_DBS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15)  # 13: the two-agent test's
 
@@ -56,16 +56,6 @@ def _need(condition: bool, reason: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason} (required under CI=true)")
         pytest.skip(reason)
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @dataclass
@@ -137,7 +127,7 @@ def platform_stack(transactional_db: None, tmp_path: Path, stack_redis_url: str)
     agent_id = f"e2e-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "DATABASE_URL": database_url_from_settings(connection.settings_dict),
         "REDIS_URL": redis_url,
         "BAI_LOG_JSON": "false",
         "BAI_AGENTS_LOST_TIMEOUT": "30",
