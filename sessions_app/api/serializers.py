@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -24,6 +25,23 @@ def service_ports_of(session: Session, kernels: list[Kernel]) -> list[dict[str, 
         }
         for port in main.service_ports or []
     ]
+
+
+def session_links(session_id: object, service_ports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Browser links of a session (terminal page, HTTP apps), served by proxy_app's console URLs;
+    resolved by URL name so this app does not import proxy_app."""
+    try:
+        terminal = reverse("console-terminal", kwargs={"session_id": session_id})
+        apps = {
+            str(port["name"]): reverse(
+                "console-app-open", kwargs={"session_id": session_id, "app": port["name"]}
+            )
+            for port in service_ports
+            if port.get("protocol") in ("http", "preopen") and port.get("name")
+        }
+    except NoReverseMatch:
+        return {}
+    return {"terminal": terminal, "apps": apps}
 
 
 class KernelOutputSerializer(serializers.Serializer):
@@ -73,6 +91,11 @@ class SessionOutputSerializer(serializers.Serializer):
     age = serializers.SerializerMethodField()
     kernels = KernelOutputSerializer(many=True, read_only=True)  # one child for every row
     idleChecks = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    def get_links(self, obj: Session) -> dict[str, Any]:
+        main = next((k for k in obj.kernels.all() if k.cluster_role == "main"), None)
+        return session_links(obj.pk, list(main.service_ports) if main else [])
 
     def get_schedulerVerdict(self, obj: Session) -> dict[str, Any] | None:
         verdict = (obj.status_data or {}).get("scheduler")
@@ -150,4 +173,8 @@ def session_row_output(
         "age": round((end - row["created_at"]).total_seconds(), 3),
         "kernels": [kernel_row_output(kernel) for kernel in kernels],
         "idleChecks": None,
+        "links": session_links(
+            row["id"],
+            next((k["service_ports"] for k in kernels if k["cluster_role"] == "main"), []),
+        ),
     }

@@ -53,6 +53,8 @@ class TestSessionList:
         for key in set(row) - {"age", "idleChecks", "creationTime", "terminationTime", "startsAt"}:
             assert row[key] == detail[key], key
         assert response.data["count"] == 1
+        assert row["links"]["terminal"] == f"/console/session/{session.pk}/terminal"
+        assert row["links"]["apps"] == {"http": f"/console/session/{session.pk}/apps/http"}
 
     def test_query_count_is_constant(self, world: ComputeWorld) -> None:
         enqueue(world.user, "few00")
