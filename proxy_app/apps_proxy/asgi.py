@@ -10,12 +10,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
 from asgiref.sync import sync_to_async
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -31,10 +30,9 @@ from .services import (
     label_for_port,
     token_exchange,
 )
+from .upstream import StaleConnection, UpstreamConnection, UpstreamError, UpstreamPool
 
 log = logging.getLogger(__name__)
-# httpx logs every request at INFO: on a proxy's hot path that is a log line per request.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -87,17 +85,28 @@ def _strip_our_cookie(value: bytes) -> bytes | None:
     return b";".join(kept).strip() or None
 
 
+_cookie_memo: dict[bytes, str | None] = {}
+
+
 def _our_cookie(scope: Scope) -> str | None:
     raw = _header(scope, b"cookie")
     if not raw:
         return None
+    try:
+        return _cookie_memo[raw]  # a browser sends the same header on every request
+    except KeyError:
+        pass
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(raw.decode("latin-1"))
     except CookieError:
         return None
     morsel = jar.get(COOKIE_NAME)
-    return morsel.value if morsel is not None else None
+    value = morsel.value if morsel is not None else None
+    if len(_cookie_memo) > 4096:
+        _cookie_memo.clear()
+    _cookie_memo[raw] = value
+    return value
 
 
 async def _plain(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]]) -> None:
@@ -132,7 +141,7 @@ class AppsProxyRouter:
         self.suffix = "." + (domain or config.apps_domain).lower().strip(".")
         self.port_range = port_range if port_range is not None else config.apps_port_range
         self.targets = TargetCache()
-        self._client: httpx.AsyncClient | None = None
+        self.pool = UpstreamPool()
         self._marks: dict[str, float] = {}
 
     # --- routing -------------------------------------------------------------------------------
@@ -233,19 +242,28 @@ class AppsProxyRouter:
 
     # --- HTTP ----------------------------------------------------------------------------------
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
-                timeout=httpx.Timeout(connect=10.0, read=None, write=None, pool=None),
-                follow_redirects=False,
-                trust_env=False,
-            )
-        return self._client
+    def _request_head(self, scope: Scope, target: AppTarget, chunked: bool) -> bytes:
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"")
+        parts = [scope["method"].encode("latin-1"), b" ", raw_path]
+        if query:
+            parts += [b"?", query]
+        parts.append(b" HTTP/1.1\r\n")
+        has_host = False
+        for key, value in self._forward_headers(scope):
+            if key == b"host":
+                has_host = True
+            parts += [key, b": ", value, b"\r\n"]
+        if not has_host:
+            parts.append(f"host: {target.host}:{target.port}\r\n".encode())
+        if chunked:
+            parts.append(b"transfer-encoding: chunked\r\n")
+        parts.append(b"\r\n")
+        return b"".join(parts)
 
     def _forward_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         headers: list[tuple[bytes, bytes]] = []
+        host = None
         for key, value in scope["headers"]:
             if key in HOP_BY_HOP:
                 continue
@@ -254,12 +272,13 @@ class AppsProxyRouter:
                 if stripped is None:
                     continue
                 value = stripped
+            elif key == b"host":
+                host = value
             headers.append((key, value))
         client = scope.get("client")
         if client:
             headers.append((b"x-forwarded-for", str(client[0]).encode()))
         headers.append((b"x-forwarded-proto", str(scope.get("scheme", "http")).encode()))
-        host = _header(scope, b"host")
         if host:
             headers.append((b"x-forwarded-host", host))
         return headers
@@ -272,57 +291,90 @@ class AppsProxyRouter:
             await _plain(send, 403, "Forbidden.\n", [])
             return
         self._mark(target.session_id)
-        has_body = (
-            _header(scope, b"content-length") not in (None, b"0")
-            or _header(scope, b"transfer-encoding") is not None
-        )
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        query = scope.get("query_string", b"")
-        url = httpx.URL(
-            scheme="http",
-            host=target.host,
-            port=target.port,
-            raw_path=raw_path + (b"?" + query if query else b""),
-        )
-        request = self.client.build_request(
-            scope["method"],
-            url,
-            headers=self._forward_headers(scope),
-            content=_request_body(receive) if has_body else None,
-        )
+        length = _header(scope, b"content-length")
+        chunked = length is None and _header(scope, b"transfer-encoding") is not None
+        has_body = chunked or length not in (None, b"0")
+        head = self._request_head(scope, target, chunked)
+        no_body = scope["method"] == "HEAD"
         try:
-            response = await self.client.send(request, stream=True)
+            conn = await self._send_request(target, head, no_body, receive if has_body else None,
+                                            chunked)  # fmt: skip
         except _ClientGone:
             return
-        except httpx.HTTPError as exc:
+        except UpstreamError as exc:
             log.info(
                 "app upstream unavailable",
                 extra={"session_id": target.session_id, "app": target.app, "error": str(exc)},
             )
             await _plain(send, 502, "The app does not answer.\n", [])
             return
+        await self._relay_response(conn, receive, send, target)
+
+    async def _send_request(
+        self, target: AppTarget, head: bytes, no_body: bool, receive: Receive | None, chunked: bool
+    ) -> UpstreamConnection:
+        """Send the request (streaming its body); the connection once the response head is in.
+
+        A reused keep-alive connection the app closed meanwhile is retried once on a fresh one
+        when no body has been sent (nothing is replayed)."""
+        for attempt in (0, 1):
+            conn = await self.pool.acquire(target.host, target.port)
+            response_head = conn.start(head, no_body)
+            try:
+                if receive is not None:
+                    await _stream_request_body(conn, receive, chunked)
+                await response_head
+                return conn
+            except StaleConnection:
+                conn.close()
+                if receive is not None or attempt:
+                    raise
+            except BaseException:
+                conn.close()
+                if not response_head.done():
+                    response_head.cancel()
+                else:
+                    response_head.exception()  # retrieved: the caller answers for it
+                raise
+        raise AssertionError("unreachable")
+
+    async def _relay_response(
+        self, conn: UpstreamConnection, receive: Receive, send: Send, target: AppTarget
+    ) -> None:
+        watcher: asyncio.Task[None] | None = None
         try:
             await send(
                 {
                     "type": "http.response.start",
-                    "status": response.status_code,
+                    "status": conn.status,
                     "headers": [
-                        (key, value)
-                        for key, value in response.headers.raw
+                        (key, value) for key, value in conn.headers
                         if key.lower() not in HOP_BY_HOP
                     ],
                 }
-            )
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except (httpx.HTTPError, OSError) as exc:
+            )  # fmt: skip
+            while True:
+                data = await conn.read()
+                if data is None:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    break
+                last = conn.drained
+                await send({"type": "http.response.body", "body": data, "more_body": not last})
+                if last:
+                    break
+                if watcher is None:
+                    # A long body: stop pulling it from the app when the client goes away
+                    # (uvicorn's send() is silent after a disconnect).
+                    watcher = asyncio.ensure_future(_watch_disconnect(receive, conn))
+        except (UpstreamError, OSError) as exc:
             log.info(
                 "app response cut",
                 extra={"session_id": target.session_id, "app": target.app, "error": str(exc)},
             )
         finally:
-            await response.aclose()
+            if watcher is not None:
+                watcher.cancel()
+            conn.release()
 
     # --- websockets ----------------------------------------------------------------------------
 
@@ -412,15 +464,28 @@ class AppsProxyRouter:
                 await upstream.close()
 
 
-async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+async def _stream_request_body(conn: UpstreamConnection, receive: Receive, chunked: bool) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise _ClientGone()
         chunk = message.get("body", b"")
         if chunk:
-            yield chunk
+            if chunked:
+                await conn.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            else:
+                await conn.write(chunk)
         if not message.get("more_body", False):
+            if chunked:
+                await conn.write(b"0\r\n\r\n")
+            return
+
+
+async def _watch_disconnect(receive: Receive, conn: UpstreamConnection) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            conn.abort(UpstreamError("the client went away"))
             return
 
 

@@ -5,6 +5,7 @@ Sync functions are called from Django views; the `a`-prefixed ones from the ASGI
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -272,13 +273,25 @@ class TargetCache:
     def __init__(self, ttl: float = 2.0) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, AppTarget | None]] = {}
+        self._pending: dict[str, asyncio.Future[AppTarget | None]] = {}
 
     async def resolve(self, cookie: str) -> AppTarget | None:
         now = time.monotonic()
         entry = self._entries.get(cookie)
         if entry is not None and now - entry[0] < self.ttl:
             return entry[1]
-        target = await sync_to_async(self._load, thread_sensitive=False)(cookie)
+        # One database check per cookie at a time: concurrent requests wait for it instead of
+        # each taking a worker thread when the entry expires.
+        pending = self._pending.get(cookie)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        task = asyncio.ensure_future(sync_to_async(self._load, thread_sensitive=False)(cookie))
+        self._pending[cookie] = task
+        try:
+            target = await asyncio.shield(task)
+        finally:
+            if self._pending.get(cookie) is task:
+                del self._pending[cookie]
         if len(self._entries) > 10_000:
             self._entries.clear()
         self._entries[cookie] = (now, target)
@@ -296,3 +309,4 @@ class TargetCache:
 
     def forget(self) -> None:
         self._entries.clear()
+        self._pending.clear()
