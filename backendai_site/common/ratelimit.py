@@ -1,4 +1,4 @@
-"""Rolling-window counters in Redis (one round trip per hit)."""
+"""Rolling-window counters in Redis (one round trip per hit, scripts sent by SHA)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 import redis
+from redis.commands.core import Script
 
 from backendai_site.common.errors import ServiceUnavailable
 from backendai_site.common.redis import get_redis
@@ -20,6 +21,25 @@ redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 redis.call('ZADD', key, now, ARGV[3])
 redis.call('PEXPIRE', key, math.ceil(window * 1000))
 return redis.call('ZCARD', key)
+"""
+
+# The same count, and when the hit is within the limit also `SET mark 1 NX EX ttl`: one round
+# trip answers both "how many hits" and "is this the first use since the mark expired".
+_ROLLING_COUNT_AND_MARK = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+redis.call('ZADD', key, now, ARGV[3])
+redis.call('PEXPIRE', key, math.ceil(window * 1000))
+local used = redis.call('ZCARD', key)
+local marked = 0
+if used <= tonumber(ARGV[4]) then
+  if redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[5])) then
+    marked = 1
+  end
+end
+return {used, marked}
 """
 
 
@@ -38,18 +58,52 @@ class RateLimitState:
         return self.used > self.limit
 
 
+def _script(source: str) -> Script:
+    # Registered per client (get_redis() is cached): EVALSHA, falling back to EVAL once after
+    # a Redis restart flushed its script cache.
+    client = get_redis()
+    cached = _scripts.get((id(client), source))
+    if cached is None:
+        cached = _scripts[(id(client), source)] = client.register_script(source)
+    return cached
+
+
+_scripts: dict[tuple[int, str], Script] = {}
+
+
 def rolling_hit(*, key: str, limit: int, window_seconds: int) -> RateLimitState:
     """Count one hit on `key` in the last `window_seconds`."""
-    client = get_redis()
     try:
         used = int(
-            client.eval(
-                _ROLLING_COUNT, 1, key, f"{time.time():.6f}", str(window_seconds), uuid.uuid4().hex
+            _script(_ROLLING_COUNT)(
+                keys=[key], args=[f"{time.time():.6f}", str(window_seconds), uuid.uuid4().hex]
             )
         )
     except redis.RedisError as exc:
         raise ServiceUnavailable("rate-limit store (Redis) is unavailable") from exc
     return RateLimitState(limit=limit, used=used, window_seconds=window_seconds)
+
+
+def rolling_hit_and_mark(
+    *, key: str, limit: int, window_seconds: int, mark_key: str, mark_seconds: int
+) -> tuple[RateLimitState, bool]:
+    """`rolling_hit`, and when the hit is within `limit` also set `mark_key` (NX, expiring after
+    `mark_seconds`), in one round trip. The flag is True when this hit set the mark."""
+    try:
+        used, marked = _script(_ROLLING_COUNT_AND_MARK)(
+            keys=[key, mark_key],
+            args=[
+                f"{time.time():.6f}",
+                str(window_seconds),
+                uuid.uuid4().hex,
+                str(limit),
+                str(mark_seconds),
+            ],
+        )
+    except redis.RedisError as exc:
+        raise ServiceUnavailable("rate-limit store (Redis) is unavailable") from exc
+    state = RateLimitState(limit=limit, used=int(used), window_seconds=window_seconds)
+    return state, bool(int(marked))
 
 
 def rolling_count(*, key: str, window_seconds: int) -> int:
