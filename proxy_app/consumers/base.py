@@ -9,19 +9,37 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from backendai_site.accounts.models import KeyPair
 from backendai_site.common.api.exception_handler import PROBLEM_CONTENT_TYPE, problem_status
 from backendai_site.common.errors import BackendError
-from proxy_app.auth import keypair_from_scope_async
-from sessions_app.services.execute import KernelEndpoint, kernel_endpoint_resolve_async
+from proxy_app.auth import keypair_from_scope
+from sessions_app.services.execute import KernelEndpoint, kernel_endpoint_resolve
 
 log = logging.getLogger(__name__)
 
 DENIAL_EXTENSION = "websocket.http.response"
+
+
+def handshake_resolve(
+    scope: Mapping[str, Any], *, ref: str, owner_access_key: str | None
+) -> tuple[KeyPair, KernelEndpoint]:
+    """Authenticate the handshake and resolve the session's main kernel: both run in one
+    worker-thread hop (each `sync_to_async` call queues on the one thread-sensitive thread)."""
+    keypair = keypair_from_scope(scope)
+    endpoint = kernel_endpoint_resolve(
+        requester=keypair, ref=ref, owner_access_key=owner_access_key
+    )
+    return keypair, endpoint
+
+
+handshake_resolve_async = sync_to_async(handshake_resolve)
 
 
 def close_code_for(error: BackendError) -> int:
@@ -54,9 +72,8 @@ class SessionStreamConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self._tasks = set()
         try:
-            keypair = await keypair_from_scope_async(self.scope)
-            self.endpoint = await kernel_endpoint_resolve_async(
-                requester=keypair,
+            keypair, self.endpoint = await handshake_resolve_async(
+                self.scope,
                 ref=self.scope["url_route"]["kwargs"]["ref"],
                 owner_access_key=self.query.get("owner_access_key") or None,
             )

@@ -13,6 +13,8 @@ import contextlib
 import logging
 import time
 import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,7 +33,7 @@ from backendai_site.common.errors import (
 )
 from sessions_app.enums import KernelRole, SessionStatus
 from sessions_app.models import Kernel
-from sessions_app.selectors import session_get_by_ref
+from sessions_app.selectors import session_get_by_ref, sessions_visible_to
 from sessions_app.services.idle import session_mark_access
 
 log = logging.getLogger(__name__)
@@ -83,10 +85,67 @@ class KernelEndpoint:
     preopen_ports: list[int]
 
 
+_ENDPOINT_FIELDS = (
+    "pk",
+    "session_id",
+    "session__status",
+    "session__preopen_ports",
+    "runner_port",
+    "runner_secret",
+    "host_ports",
+    "service_ports",
+    "agent__advertised_host",
+)
+
+
+def _endpoint_from_row(row: dict[str, Any]) -> KernelEndpoint:
+    return KernelEndpoint(
+        session_id=row["session_id"],
+        kernel_id=row["pk"],
+        host=row["agent__advertised_host"] or "127.0.0.1",
+        runner_port=int(row["runner_port"]),
+        secret=row["runner_secret"],
+        host_ports={str(k): int(v) for k, v in (row["host_ports"] or {}).items()},
+        service_ports=list(row["service_ports"] or []),
+        preopen_ports=[int(p) for p in row["session__preopen_ports"] or []],
+    )
+
+
+def _kernel_endpoint_by_id(*, requester: KeyPair, session_id: uuid.UUID) -> KernelEndpoint | None:
+    """One query for the common case (a session id, no owner override): the main kernel of a
+    visible, running session with its runner known. None sends the caller down the full path,
+    which finds the same session or raises the precise error."""
+    row = (
+        Kernel.objects.filter(
+            session__in=sessions_visible_to(keypair=requester).filter(pk=session_id),
+            cluster_role=KernelRole.MAIN,
+        )
+        .values(*_ENDPOINT_FIELDS)
+        .first()
+    )
+    if (
+        row is None
+        or row["session__status"] not in SessionStatus.running()
+        or not row["runner_port"]
+        or not row["runner_secret"]
+    ):
+        return None
+    return _endpoint_from_row(row)
+
+
 def kernel_endpoint_resolve(
     *, requester: KeyPair, ref: str, owner_access_key: str | None = None
 ) -> KernelEndpoint:
     """The main kernel of a session the requester may use (owner or admin); sync (ORM)."""
+    if not owner_access_key:
+        try:
+            session_id: uuid.UUID | None = uuid.UUID(ref)
+        except ValueError:
+            session_id = None
+        if session_id is not None:
+            endpoint = _kernel_endpoint_by_id(requester=requester, session_id=session_id)
+            if endpoint is not None:
+                return endpoint
     session = session_get_by_ref(requester=requester, ref=ref, owner_access_key=owner_access_key)
     if session.status not in SessionStatus.running():
         raise SessionNotRunning(data={"status": session.status})
@@ -135,6 +194,64 @@ async def runner_connect(endpoint: KernelEndpoint) -> AsyncIterator[RunnerClient
         await client.close()
 
 
+# One shared, authenticated connection per kernel runner and event loop for execute requests:
+# the runner client multiplexes concurrent requests by id, so a run no longer pays a TCP connect
+# and an auth handshake. Keyed by the secret too (a restarted kernel gets a new connection); a
+# connection whose read loop ended (runner gone, kernel destroyed) is replaced on next use.
+_SHARED_RUNNERS_MAX = 256
+_shared_runners: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, OrderedDict[tuple[uuid.UUID, str, int, str], RunnerClient]
+] = weakref.WeakKeyDictionary()
+
+
+def _alive(client: RunnerClient) -> bool:
+    task = client._read_task
+    return client._writer is not None and task is not None and not task.done()
+
+
+async def _shared_runner(endpoint: KernelEndpoint) -> RunnerClient:
+    clients = _shared_runners.setdefault(asyncio.get_running_loop(), OrderedDict())
+    key = (endpoint.kernel_id, endpoint.host, endpoint.runner_port, endpoint.secret)
+    client = clients.get(key)
+    if client is not None and _alive(client):
+        clients.move_to_end(key)
+        return client
+    if client is not None:
+        clients.pop(key, None)
+        await client.close()
+    client = RunnerClient(endpoint.host, endpoint.runner_port, endpoint.secret, connect_timeout=5)
+    try:
+        await client.connect()
+    except (RunnerUnavailable, RunnerAuthFailed) as exc:
+        log.warning(
+            "kernel runner unreachable",
+            extra={"session_id": str(endpoint.session_id), "error": str(exc)},
+        )
+        raise KernelRunnerUnavailable() from exc
+    current = clients.get(key)
+    if current is not None and _alive(current):  # a concurrent caller connected first
+        await client.close()
+        return current
+    clients[key] = client
+    while len(clients) > _SHARED_RUNNERS_MAX:
+        _, oldest = clients.popitem(last=False)
+        await oldest.close()
+    return client
+
+
+@contextlib.asynccontextmanager
+async def runner_shared(endpoint: KernelEndpoint) -> AsyncIterator[RunnerClient]:
+    """Like `runner_connect`, on the kernel's shared connection (request/reply use only: no
+    PTYs, whose output is routed per connection). A broken connection is dropped."""
+    client = await _shared_runner(endpoint)
+    try:
+        yield client
+    except RunnerRequestError as exc:
+        raise RunnerRejected(exc.message, data={"code": exc.runner_code}) from exc
+    except RunnerUnavailable as exc:
+        raise KernelRunnerUnavailable() from exc
+
+
 # -- last-access marks for the idle checker ---------------------------------------------------
 
 _last_access: dict[uuid.UUID, float] = {}
@@ -142,17 +259,28 @@ _last_access: dict[uuid.UUID, float] = {}
 
 async def session_access_touch(session_id: uuid.UUID) -> None:
     """Mark use of a session for the idle checker, at most once a second per session and
-    process; the mark runs in a worker thread so streams never wait on it."""
+    process. The mark (a Redis write) runs in a worker thread in the background: the stream
+    neither waits for it nor fails with it (`session_mark_access` never raises)."""
     now = time.monotonic()
     if now - _last_access.get(session_id, 0.0) < ACCESS_MARK_INTERVAL:
         return
     if len(_last_access) > 10_000:
         _last_access.clear()
     _last_access[session_id] = now
-    try:
-        await sync_to_async(session_mark_access, thread_sensitive=False)(session_id)
-    except Exception:
-        log.exception("marking session access failed", extra={"session_id": str(session_id)})
+    task = asyncio.ensure_future(
+        sync_to_async(session_mark_access, thread_sensitive=False)(session_id)
+    )
+    _touch_tasks.add(task)
+    task.add_done_callback(_touch_done)
+
+
+_touch_tasks: set[asyncio.Future[bool]] = set()
+
+
+def _touch_done(task: asyncio.Future[bool]) -> None:
+    _touch_tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("marking session access failed", exc_info=task.exception())
 
 
 # -- execution --------------------------------------------------------------------------------
@@ -220,7 +348,7 @@ async def session_execute(
         return _completion_payload(request)
     if mode in ("continue", "input") and not request.run_id:
         raise InvalidAPIParameters(f"Mode {mode!r} needs the runId of a run.")
-    async with runner_connect(endpoint) as runner:
+    async with runner_shared(endpoint) as runner:
         match mode:
             case "query" | "batch":
                 result = await _start(runner, request, wait)
@@ -247,7 +375,7 @@ async def session_execute_stream(
     is cancelled (the client went away) the run is interrupted."""
     if request.mode not in ("query", "batch"):
         raise InvalidAPIParameters("The stream accepts modes 'query' and 'batch'.")
-    async with runner_connect(endpoint) as runner:
+    async with runner_shared(endpoint) as runner:
         result = await _start(runner, request, STREAM_POLL_WAIT)
         try:
             while True:
@@ -270,7 +398,7 @@ async def session_execute_stream(
 async def session_interrupt(*, endpoint: KernelEndpoint) -> str | None:
     """Interrupt the running query (or batch) of the session; the session keeps running."""
     await session_access_touch(endpoint.session_id)
-    async with runner_connect(endpoint) as runner:
+    async with runner_shared(endpoint) as runner:
         run_id = await runner.interrupt()
     log.info("interrupt", extra={"session_id": str(endpoint.session_id), "run_id": run_id})
     return run_id
