@@ -433,8 +433,9 @@ class DockerRuntime:
                         return self.client.containers.get(name), False
                 raise KernelCreationFailed(f"cannot create container: {exc}") from exc
             try:
+                # No reload here: the create's inspect already has the port bindings the
+                # readiness check needs; the caller reloads once the runner answered.
                 container.start()
-                container.reload()
                 return container, True
             except APIError as exc:
                 with contextlib.suppress(NotFound, APIError):
