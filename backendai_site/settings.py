@@ -25,7 +25,6 @@ def _database_from_url(url: str) -> dict[str, Any]:
         "PORT": str(params.get("port", "")),
         "OPTIONS": options,
         "CONN_MAX_AGE": 60,  # keep connections: a new one per request costs milliseconds
-        "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": "test_backendai"},
     }
 

@@ -230,7 +230,7 @@ class LiveStack:
         self.spawn(
             "web",
             [bin_path("gunicorn"), "backendai_site.asgi:application",
-             "-k", "uvicorn_worker.UvicornWorker", "-b", f"127.0.0.1:{self.port}",
+             "-k", "backendai_site.workers.WebWorker", "-b", f"127.0.0.1:{self.port}",
              "-w", str(workers), "--graceful-timeout", "5"],
             extra,
         )  # fmt: skip

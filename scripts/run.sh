@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-.venv/bin/gunicorn backendai_site.asgi:application -k uvicorn_worker.UvicornWorker \
+.venv/bin/gunicorn backendai_site.asgi:application -k backendai_site.workers.WebWorker \
   -b "127.0.0.1:${PORT}" -w "${BAI_WEB_WORKERS:-2}" --graceful-timeout 5 &
 pids+=($!)
 .venv/bin/celery -A backendai_site worker -Q manager,events -n "manager@%h" --loglevel INFO &
