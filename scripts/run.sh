@@ -33,6 +33,12 @@ pids+=($!)
   --schedule "${BAI_DATA_DIR:-.data}/celerybeat-schedule" &
 pids+=($!)
 
+# port mode of the app proxy (only when BAI_APPS_PORT_RANGE is configured)
+if $PY manage.py run_apps_proxy --check 2>/dev/null; then
+  $PY manage.py run_apps_proxy &
+  pids+=($!)
+fi
+
 # one agent on this machine, running kernels with the local Docker engine
 agent_line="  Agent:  none (Docker is unavailable; see the warning above)"
 if scripts/ensure_docker.sh && scripts/build_kernel_image.sh; then

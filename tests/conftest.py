@@ -47,6 +47,8 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
     test = settings.DATABASES["default"].setdefault("TEST", {})
     test["NAME"] = f"test_backendai_{os.getpid()}"
+    # threads of in-process servers must not keep connections that block dropping the database
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture(autouse=True)
