@@ -47,8 +47,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
     test = settings.DATABASES["default"].setdefault("TEST", {})
     test["NAME"] = f"test_backendai_{os.getpid()}"
-    # threads of in-process servers must not keep connections that block dropping the database
-    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # no connection pool in tests: pooled connections of in-process servers' threads would
+    # keep the test database open when it is dropped
+    settings.DATABASES["default"]["OPTIONS"].pop("pool", None)
 
 
 @pytest.fixture(autouse=True)
