@@ -25,7 +25,7 @@ def _database_from_url(url: str) -> dict[str, Any]:
         "PORT": str(params.get("port", "")),
         # A connection pool per process (psycopg_pool): under ASGI every request runs in its own
         # thread, so Django's persistent connections (CONN_MAX_AGE) would leak one per thread.
-        "OPTIONS": {**options, "pool": {"min_size": 1, "max_size": 8, "timeout": 10}},
+        "OPTIONS": {**options, "pool": {"min_size": 1, "max_size": 16, "timeout": 10}},
         "CONN_MAX_AGE": 0,
         "TEST": {"NAME": "test_backendai"},
     }

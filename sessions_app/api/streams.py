@@ -31,7 +31,7 @@ from sessions_app.schemas import SessionCreateRequest
 from sessions_app.selectors import session_get_by_ref
 from sessions_app.services.enqueue import session_enqueue
 from sessions_app.services.events import session_channel, session_replay_key
-from sessions_app.services.waiting import session_wait_settled
+from sessions_app.services.waiting import release_db_connection, session_wait_settled
 
 from .serializers import service_ports_of
 from .views import SessionListView
@@ -98,6 +98,7 @@ async def session_collection(request: HttpRequest) -> HttpResponse:
         session_id = result.session.pk
         timed_out = False
         if result.created and not create.enqueue_only:
+            await release_db_connection()
             status = await session_wait_settled(session_id, create.max_wait_seconds or None)
             settled = status in SessionStatus.running() | SessionStatus.dead()
             timed_out = not settled
@@ -180,6 +181,7 @@ async def session_events(request: HttpRequest) -> HttpResponseBase:
     try:
         keypair = await sync_to_async(keypair_from_signed_request)(request)
         session = await sync_to_async(_find_session_for_events)(request, keypair)
+        await release_db_connection()  # the stream itself only reads Redis
     except BackendError as exc:
         return problem_response(exc)
     response = StreamingHttpResponse(

@@ -10,6 +10,7 @@ from uuid import UUID
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Session
@@ -20,7 +21,19 @@ POLL_SECONDS = 1.0
 
 
 def _status(session_id: UUID) -> str:
-    return Session.objects.filter(pk=session_id).values_list("status", flat=True).get()
+    try:
+        return Session.objects.filter(pk=session_id).values_list("status", flat=True).get()
+    finally:
+        connection.close()  # back to the pool: a waiting request must not hold a connection
+
+
+def _close_connection() -> None:
+    connection.close()  # resolved in the worker thread that holds the request's connection
+
+
+async def release_db_connection() -> None:
+    """Return this request's database connection to the pool before a long wait."""
+    await sync_to_async(_close_connection)()
 
 
 async def session_wait_settled(session_id: UUID, max_wait_seconds: float | None) -> str:
