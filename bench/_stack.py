@@ -47,7 +47,11 @@ def setup_django(*, redis_db: int = BENCH_REDIS_DB) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backendai_site.settings")
     os.environ.setdefault("BAI_LOG_LEVEL", "WARNING")
     import django
+    from django.conf import settings
 
+    # the harness's own threads (20 at once for session_burst) never close their connections:
+    # plain connections, not a pool they would exhaust (the servers it starts keep their pools)
+    settings.DATABASES["default"]["OPTIONS"].pop("pool", None)
     django.setup()
     import redis
 
