@@ -7,8 +7,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backendai_site.graphql.views import GraphQLView
+
 urlpatterns = [
     path("", include("backendai_site.accounts.api.urls")),
+    path("admin/gql", GraphQLView.as_view(), name="graphql"),
+    path("admin/graphql", GraphQLView.as_view(), name="graphql-legacy"),
     path("", include("sessions_app.api.urls")),
     path("", include("proxy_app.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),

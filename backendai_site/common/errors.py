@@ -120,9 +120,3 @@ class ServiceUnavailable(BackendError):
     kind = ErrorKind.UNAVAILABLE
     error_type = "service-unavailable"
     title = "A backing service is unavailable."
-
-
-class NotImplementedAPI(BackendError):
-    kind = ErrorKind.NOT_IMPLEMENTED
-    error_type = "not-implemented"
-    title = "This API is not implemented by this server."

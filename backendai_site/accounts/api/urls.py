@@ -6,7 +6,6 @@ from .views import (
     AnnouncementView,
     AuthEchoView,
     AuthorizeView,
-    CompatGraphQLView,
     VersionView,
 )
 
@@ -16,6 +15,4 @@ urlpatterns = [
     path("manager/announcement", AnnouncementView.as_view(), name="announcement"),
     path("auth", AuthEchoView.as_view(), name="auth-echo"),
     path("auth/authorize", AuthorizeView.as_view(), name="auth-authorize"),
-    path("admin/gql", CompatGraphQLView.as_view(), name="compat-gql"),
-    path("admin/graphql", CompatGraphQLView.as_view(), name="compat-graphql"),
 ]

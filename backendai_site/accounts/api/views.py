@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backendai_site.accounts.services import user_authorize
-from backendai_site.common.errors import InvalidAPIParameters, NotImplementedAPI
+from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.config import API_VERSION, MANAGER_VERSION, get_config
 
 
@@ -108,12 +108,3 @@ class AuthorizeView(APIView):
             }
         )
         return Response({"data": output.data})
-
-
-class CompatGraphQLView(APIView):
-    """`/admin/gql` and `/admin/graphql` sit under the admin console's prefix; answer them with
-    a JSON problem (not the console's HTML login redirect) until the GraphQL API exists."""
-
-    @extend_schema(exclude=True)
-    def post(self, request: Request) -> Response:
-        raise NotImplementedAPI("The GraphQL API (/admin/gql) is not available on this server yet.")
