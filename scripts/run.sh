@@ -7,7 +7,11 @@ PY=.venv/bin/python
 PORT="${BAI_PORT:-8090}"
 export BAI_PUBLIC_ENDPOINT="${BAI_PUBLIC_ENDPOINT:-http://127.0.0.1:${PORT}}"
 
-eval "$($PY -m backendai_site.devservices env)"
+service_exports="$($PY -m backendai_site.devservices env)" || {
+  echo "error: PostgreSQL/Redis could not be brought up (see above)" >&2
+  exit 1
+}
+eval "$service_exports"
 $PY manage.py migrate --no-input -v0
 bash scripts/build_frontend.sh || echo "warning: the browser terminal's assets could not be built (npm)" >&2
 $PY manage.py collectstatic --no-input -v0

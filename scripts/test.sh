@@ -6,7 +6,11 @@ PY=.venv/bin/python
 
 echo "== ruff check";   $PY -m ruff check .
 echo "== ruff format";  $PY -m ruff format --check .
-eval "$($PY -m backendai_site.devservices env)"
+service_exports="$($PY -m backendai_site.devservices env)" || {
+  echo "error: PostgreSQL/Redis could not be brought up (see above)" >&2
+  exit 1
+}
+eval "$service_exports"
 echo "== mypy";         $PY -m mypy .
 echo "== migrations";   $PY manage.py makemigrations --check --dry-run -v0
 
