@@ -66,14 +66,23 @@ def _create_request(body: dict[str, Any]) -> SessionCreateRequest:
         ) from None
 
 
-def _create_response_body(session_id: UUID, created: bool, timed_out: bool) -> dict[str, Any]:
+def _create_response_body(
+    session_id: UUID, created: bool, timed_out: bool, enqueued_only: bool
+) -> dict[str, Any]:
     session = Session.objects.get(pk=session_id)
     kernels = list(Kernel.objects.filter(session_id=session_id).order_by("cluster_idx"))
     running = session.status in SessionStatus.running()
+    status: str = session.status
+    if timed_out:
+        status = "TIMEOUT"
+    elif enqueued_only:
+        # the reference answers an enqueue-only create with PENDING, even when a fast scheduler
+        # pass already moved the session on (the CLI prints "enqueued for scheduling")
+        status = SessionStatus.PENDING
     return {
         "sessionId": str(session.pk),
         "sessionName": session.name,
-        "status": "TIMEOUT" if timed_out else session.status,
+        "status": status,
         "servicePorts": service_ports_of(session, kernels) if running else [],
         "created": created,
         "statusInfo": session.status_info,
@@ -102,7 +111,9 @@ async def session_collection(request: HttpRequest) -> HttpResponse:
             status = await session_wait_settled(session_id, create.max_wait_seconds or None)
             settled = status in SessionStatus.running() | SessionStatus.dead()
             timed_out = not settled
-        body = await sync_to_async(_create_response_body)(session_id, result.created, timed_out)
+        body = await sync_to_async(_create_response_body)(
+            session_id, result.created, timed_out, result.created and create.enqueue_only
+        )
     except BackendError as exc:
         return problem_response(exc)
     return JsonResponse(body, status=201 if result.created else 200)
