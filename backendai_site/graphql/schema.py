@@ -202,8 +202,8 @@ class ComputeSession(graphene.ObjectType):
             occupying_slots=_json(session.occupying_slots or {}),
             containers=[ComputeContainer.from_kernel(k, session) for k in kernels],
             dependencies=[
-                Dependency(name=dep.name, id=dep.pk)
-                for dep in Session.objects.filter(dependents__session=session)
+                Dependency(name=link.depends_on.name, id=link.depends_on_id)
+                for link in session.dependencies.all()
             ],
         )
         if detail:
@@ -286,7 +286,7 @@ class Query(graphene.ObjectType):
         total = qs.count()
         page = (
             qs.select_related("domain", "project", "user", "image__registry", "resource_group")
-            .prefetch_related("kernels")
+            .prefetch_related("kernels", "dependencies__depends_on")
             .order_by(_ordering(order), "id")[offset : offset + limit]
         )
         return ComputeSessionList(
