@@ -200,6 +200,17 @@ def on_kernel_terminated(event: KernelTerminated) -> None:
     kernel = _kernel_for_event(event.kernel_id)
     if kernel is None:
         return
+    restarted_since = (
+        kernel.status == KernelStatus.RUNNING
+        and kernel.status_changed is not None
+        and kernel.status_changed > event.at
+    )
+    if kernel.status == KernelStatus.RESTARTING or restarted_since:
+        # the stop half of a restart, seen by the agent's watcher: the container lives on
+        log.info(
+            "terminated event of a restarting kernel ignored", extra={"kernel_id": event.kernel_id}
+        )
+        return
     if kernel.status not in KernelStatus.terminal():
         kernel_transition(
             kernel=kernel,

@@ -147,6 +147,29 @@ class TestAgentEvents:
         assert scheduled_session.status == SessionStatus.TERMINATED
         assert used(world, "cpu") == 0
 
+    def test_stop_half_of_a_restart_does_not_end_the_session(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        from datetime import timedelta
+
+        kernel = scheduled_session.kernels.get()
+        lifecycle.on_kernel_started(started_event(kernel))
+        kernel.refresh_from_db()
+        assert kernel.status_changed is not None
+        stale = KernelTerminated(
+            agent_id=world.agent.pk,
+            kernel_id=str(kernel.pk),
+            exit_code=0,
+            at=kernel.status_changed - timedelta(seconds=1),
+        )
+
+        lifecycle.on_kernel_terminated(stale)
+
+        kernel.refresh_from_db()
+        scheduled_session.refresh_from_db()
+        assert kernel.status == KernelStatus.RUNNING
+        assert scheduled_session.status == SessionStatus.RUNNING
+
     def test_lost_agent_ends_its_kernels(
         self, world: ComputeWorld, scheduled_session: Session
     ) -> None:
