@@ -33,6 +33,29 @@ def _default_data_dir() -> Path:
     return BASE_DIR / ".data"
 
 
+class StorageSettings(BaseSettings):
+    """Storage volumes and folder transfer (`BAI_STORAGE_*`, or `[storage]` in the TOML file)."""
+
+    model_config = SettingsConfigDict(env_prefix="BAI_STORAGE_", extra="ignore")
+
+    default_host: str = Field(
+        default="local:volume1", description="The volume new folders go to when none is named."
+    )
+    default_volume_path: Path | None = Field(
+        default=None,
+        description="POSIX path of the default volume; `<data_dir>/vfolders/volume1` when unset.",
+    )
+    transfer_base_url: str | None = Field(
+        default=None,
+        description="Base URL the upload/download tokens point at (a transfer role); the URL "
+        "the request arrived at when unset.",
+    )
+    token_ttl: float = Field(default=3600.0, gt=0, description="Seconds a transfer token is valid.")
+    file_uid: int = Field(default=1000, description="Owner of folder files (the kernel user).")
+    file_gid: int = Field(default=1000)
+    usage_refresh_interval: float = Field(default=300.0, gt=0)
+
+
 class SiteConfig(BaseSettings):
     """Configuration for every process role (web, worker, beat, agent tools)."""
 
@@ -91,6 +114,8 @@ class SiteConfig(BaseSettings):
     apps_port_range: tuple[int, int] | None = None
     apps_token_ttl: float = Field(default=120.0, gt=0)
     apps_cookie_max_age: int = Field(default=12 * 3600, gt=0)
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
     # benchmarks only (bench/): a URLconf that mounts bench-only baseline views; never in production
     bench_root_urlconf: str | None = None
@@ -151,6 +176,10 @@ class SiteConfig(BaseSettings):
             return self.keypair_encryption_key.encode()
         digest = hashlib.sha256(b"bai-keypair-secrets:" + self.resolved_secret_key().encode())
         return base64.urlsafe_b64encode(digest.digest())
+
+    def resolved_default_volume_path(self) -> Path:
+        """Where the quick start's default volume keeps its folders."""
+        return self.storage.default_volume_path or self.data_dir / "vfolders" / "volume1"
 
 
 def format_config_errors(error: ValidationError) -> list[str]:

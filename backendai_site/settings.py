@@ -267,6 +267,23 @@ CELERY_BEAT_SCHEDULE = {
 }
 # --- end ---
 
+# --- storage_app ---
+# Folder clones run on `manager`; beat re-measures folder usage every
+# BAI_STORAGE_USAGE_REFRESH_INTERVAL seconds.
+CELERY_TASK_ROUTES = {
+    **globals().get("CELERY_TASK_ROUTES", {}),
+    "storage_app.*": {"queue": "manager"},
+}
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "storage-usage-refresh": {
+        "task": "storage_app.vfolders_usage_refresh",
+        "schedule": CONFIG.storage.usage_refresh_interval,
+        "options": {"queue": "manager", "expires": CONFIG.storage.usage_refresh_interval},
+    },
+}
+# --- end storage_app ---
+
 # --- bench ---
 # Benchmarks (bench/) serve bench-only baseline views from a URLconf of their own
 # (BAI_BENCH_ROOT_URLCONF, e.g. bench._api_list_urls); unset everywhere else.

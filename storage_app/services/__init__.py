@@ -1,0 +1,1 @@
+"""Writes of the storage app: folders, files, sharing, transfer tokens, mounts, clone."""

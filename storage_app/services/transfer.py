@@ -1,0 +1,219 @@
+"""Transfer tokens (request-upload, request-download) and the database side of a transfer.
+
+A token is signed with the site's secret and names the folder, the path inside it, the declared
+size and an upload id; it is all the transfer endpoint trusts (the client sends no signature
+there). The quota is checked here, before a byte is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.core import signing
+from django.db import close_old_connections, connection
+from django.db.models import F
+from django.utils import timezone
+
+from backendai_site.config import get_config
+from storage_app.enums import VFolderPermissionMode, VFolderStatus
+from storage_app.errors import (
+    VFolderFileExists,
+    VFolderNotFound,
+    VFolderQuotaExceeded,
+    VFolderTransferTokenInvalid,
+    VFolderUnsafePath,
+)
+from storage_app.models import VFolder
+from storage_app.paths import clean_relpath, open_for_write, resolve_in_root
+from storage_app.selectors import VFolderAccess, scope_usage
+
+from .files import folder_root_checked
+from .volumes import vfolder_root, volume_backend
+
+log = logging.getLogger(__name__)
+
+TOKEN_SALT = "bai.storage.transfer"
+UPLOAD_PATH = "/vfolder-transfer/upload"
+DOWNLOAD_PATH = "/vfolder-transfer/download"
+
+
+@dataclass(frozen=True, slots=True)
+class TransferToken:
+    op: str  # upload | download
+    vfolder_id: uuid.UUID
+    relpath: str
+    size: int
+    upload_id: str
+
+    def dump(self) -> str:
+        return signing.dumps(
+            {"op": self.op, "vf": self.vfolder_id.hex, "p": self.relpath, "s": self.size,
+             "u": self.upload_id},
+            salt=TOKEN_SALT,
+        )  # fmt: skip
+
+    @classmethod
+    def load(cls, token: str, *, op: str) -> TransferToken:
+        try:
+            data: dict[str, Any] = signing.loads(
+                token, salt=TOKEN_SALT, max_age=timedelta(seconds=get_config().storage.token_ttl)
+            )
+            parsed = cls(
+                op=str(data["op"]),
+                vfolder_id=uuid.UUID(str(data["vf"])),
+                relpath=str(data["p"]),
+                size=int(data["s"]),
+                upload_id=str(data["u"]),
+            )
+        except (signing.BadSignature, KeyError, ValueError, TypeError):
+            raise VFolderTransferTokenInvalid() from None
+        if parsed.op != op:
+            raise VFolderTransferTokenInvalid("The token is for another operation.")
+        return parsed
+
+
+def _quota_limit(vfolder: VFolder) -> int | None:
+    size = -1
+    if vfolder.project is not None:
+        size = vfolder.project.resource_policy.max_quota_scope_size
+    elif vfolder.user is not None:
+        size = vfolder.user.resource_policy.max_quota_scope_size
+    limits = [v for v in (size if size >= 0 else None, vfolder.max_size) if v is not None]
+    return min(limits) if limits else None
+
+
+def quota_check(vfolder: VFolder, *, adding: int) -> None:
+    limit = _quota_limit(vfolder)
+    if limit is None:
+        return
+    _, used = scope_usage(quota_scope_id=vfolder.quota_scope_id)
+    if used + adding > limit:
+        raise VFolderQuotaExceeded(
+            f"{adding} more bytes would pass the quota ({used} of {limit} bytes used).",
+            data={"used_bytes": used, "limit_bytes": limit, "requested_bytes": adding},
+        )
+
+
+def upload_request(*, access: VFolderAccess, path: str, size: int) -> TransferToken:
+    root = folder_root_checked(access, needed=VFolderPermissionMode.READ_WRITE)
+    if not isinstance(size, int) or size < 0:
+        raise VFolderUnsafePath("size must be a non-negative integer")
+    rel = clean_relpath(path)
+    target = resolve_in_root(root, path)
+    if str(rel) == "." or target.is_dir():
+        raise VFolderFileExists(f"{path!r} is a directory")
+    quota_check(access.vfolder, adding=size)
+    token = TransferToken(
+        op="upload", vfolder_id=access.vfolder.pk, relpath=str(rel), size=size,
+        upload_id=uuid.uuid4().hex,
+    )  # fmt: skip
+    if size == 0:
+        # the client sends no PATCH for an empty file: it must exist now
+        upload_finish(vfolder=access.vfolder, part=None, token=token, dst_dir=None)
+    return token
+
+
+def download_request(*, access: VFolderAccess, path: str) -> TransferToken:
+    root = folder_root_checked(access, needed=VFolderPermissionMode.READ_ONLY)
+    target = resolve_in_root(root, path)
+    if not target.is_file():
+        raise VFolderNotFound(f"No file {path!r} in the folder.")
+    return TransferToken(
+        op="download", vfolder_id=access.vfolder.pk, relpath=str(clean_relpath(path)),
+        size=target.stat().st_size, upload_id="",
+    )  # fmt: skip
+
+
+def transfer_url(base: str, path: str) -> str:
+    configured = get_config().storage.transfer_base_url
+    return (configured or base).rstrip("/") + path
+
+
+# --- what the transfer endpoint asks the database (called through sync_to_async) -------------
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTarget:
+    vfolder_id: uuid.UUID
+    root: Path
+    staging: Path
+
+
+def transfer_target_load(token: TransferToken, *, writable: bool) -> TransferTarget:
+    """The folder of a token, if it is still usable; the connection goes back to the pool."""
+    try:
+        vfolder = VFolder.objects.select_related("volume").filter(pk=token.vfolder_id).first()
+        if vfolder is None or vfolder.status not in VFolderStatus.usable():
+            raise VFolderNotFound("The folder is gone or not usable.")
+        backend = volume_backend(vfolder.volume)
+        return TransferTarget(
+            vfolder_id=vfolder.pk,
+            root=vfolder_root(vfolder).resolve(),
+            staging=backend.staging_dir() if writable else backend.mount_path,
+        )
+    finally:
+        connection.close()
+
+
+def upload_finish(
+    *, vfolder: VFolder | uuid.UUID, part: Path | None, token: TransferToken, dst_dir: str | None
+) -> Path:
+    """Move a complete upload into place (one rename: never an interleaved file); count it."""
+    if not isinstance(vfolder, VFolder):
+        vfolder = VFolder.objects.select_related("volume").get(pk=vfolder)
+    root = vfolder_root(vfolder).resolve()
+    rel = str(clean_relpath(dst_dir or ".") / token.relpath)
+    dest = resolve_in_root(root, rel)
+    if dest.is_dir():
+        raise VFolderFileExists(f"{rel!r} is a directory")
+    storage = get_config().storage
+    _mkdir_parents(root, dest.parent, storage.file_uid, storage.file_gid)
+    old_size = dest.stat().st_size if dest.is_file() and not dest.is_symlink() else None
+    if dest.is_symlink():
+        dest.unlink()  # replace the link itself, never what it points at
+    if part is None:
+        fd = open_for_write(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.close(fd)
+    else:
+        os.replace(part, dest)
+    if os.geteuid() == 0:
+        os.chown(dest, storage.file_uid, storage.file_gid, follow_symlinks=False)
+    VFolder.objects.filter(pk=vfolder.pk).update(
+        cur_size=F("cur_size") + token.size - (old_size or 0),
+        num_files=F("num_files") + (0 if old_size is not None else 1),
+        last_used=timezone.now(),
+    )
+    log.info(
+        "vfolder upload complete",
+        extra={"vfolder_id": str(vfolder.pk), "bytes": token.size},
+    )
+    return dest
+
+
+def upload_finish_closing(
+    *, vfolder_id: uuid.UUID, part: Path, token: TransferToken, dst_dir: str | None
+) -> Path:
+    """`upload_finish` for the transfer endpoint's worker threads: the connection goes back."""
+    close_old_connections()
+    try:
+        return upload_finish(vfolder=vfolder_id, part=part, token=token, dst_dir=dst_dir)
+    finally:
+        connection.close()
+
+
+def _mkdir_parents(root: Path, directory: Path, uid: int, gid: int) -> None:
+    missing = []
+    cursor = directory
+    while cursor != root and not cursor.exists():
+        missing.append(cursor)
+        cursor = cursor.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o755)
+        if os.geteuid() == 0:
+            os.chown(path, uid, gid)
