@@ -21,6 +21,8 @@ from sessions_app.errors import SessionNotFound
 from sessions_app.models import Kernel, Session
 from sessions_app.selectors import session_get_by_ref, sessions_visible_to
 
+from .storage import StorageQuery
+
 ORDERABLE = frozenset(
     {"created_at", "name", "status", "priority", "status_changed", "terminated_at"}
 )
@@ -240,7 +242,7 @@ def _ordering(order: str | None) -> str:
     return f"-{field}" if order.strip().startswith("-") else field
 
 
-class Query(graphene.ObjectType):
+class Query(StorageQuery, graphene.ObjectType):
     keypair = graphene.Field(KeyPairType)
     compute_session_list = graphene.Field(
         ComputeSessionList,
