@@ -11,7 +11,8 @@ class SessionsConfig(AppConfig):
         """Subscribe to agent events and to the scheduler's start hook."""
         from agents_app import events
         from sessions_app.scheduler.hooks import on_sessions_scheduled
-        from sessions_app.services import idle, lifecycle
+        from sessions_app.services import idle, lifecycle, mounts
+        from storage_app.services.usage_hooks import mount_users_checker_register
 
         events.subscribe("kernel_started", lifecycle.on_kernel_started)
         events.subscribe("kernel_terminated", lifecycle.on_kernel_terminated)
@@ -20,3 +21,4 @@ class SessionsConfig(AppConfig):
         events.subscribe("kernel_stats", idle.kernel_stats_record)
         events.set_kernel_ownership_resolver(lifecycle.unknown_kernels)
         on_sessions_scheduled(lifecycle.sessions_start)
+        mount_users_checker_register(mounts.vfolder_mount_users)

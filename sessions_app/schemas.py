@@ -61,6 +61,8 @@ class SessionConfig(BaseModel):
     mounts: list[str] = Field(default_factory=list)
     mount_map: dict[str, str] = Field(default_factory=dict)
     mount_options: dict[str, MountOption] = Field(default_factory=dict)
+    mount_ids: list[UUID] = Field(default_factory=list)
+    mount_id_map: dict[str, str] = Field(default_factory=dict)
     environ: dict[str, str] = Field(default_factory=dict)
     resources: dict[str, Any] = Field(default_factory=dict)
     resource_opts: dict[str, Any] = Field(default_factory=dict)

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -50,6 +51,7 @@ from sessions_app.errors import (
 from sessions_app.models import Kernel, Session, SessionDependency, SessionStatusHistory
 from sessions_app.schemas import SessionCreateRequest, parse_starts_at
 from sessions_app.selectors import owner_keypair_resolve
+from storage_app.services.mounts import session_mounts_resolve
 
 from .events import session_event_publish
 
@@ -278,6 +280,7 @@ def session_enqueue(
         except ValueError as exc:
             raise InvalidAPIParameters(str(exc), data={"starts_at": str(exc)}) from None
     dependencies = _dependencies_resolve(owner=owner, ids=request.dependencies or [])
+    mounts = _mounts_resolve(owner=owner, request=request)
     try:
         with transaction.atomic():
             session = _write_session(
@@ -292,6 +295,7 @@ def session_enqueue(
                 total=total,
                 starts_at=starts_at,
                 dependencies=dependencies,
+                mounts=mounts,
                 now=now,
             )
     except IntegrityError:
@@ -320,6 +324,19 @@ def _dependencies_resolve(*, owner: KeyPair, ids: list[uuid.UUID]) -> list[Sessi
     return found
 
 
+def _mounts_resolve(*, owner: KeyPair, request: SessionCreateRequest) -> list[dict[str, Any]]:
+    """Folders to bind-mount, checked against what the owner may use (storage_app decides)."""
+    config = request.config
+    return session_mounts_resolve(
+        user=owner.user,
+        mounts=config.mounts,
+        mount_map=config.mount_map,
+        mount_options={k: v.model_dump(exclude_none=True) for k, v in config.mount_options.items()},
+        mount_ids=config.mount_ids,
+        mount_id_map=config.mount_id_map,
+    )
+
+
 def _write_session(
     *,
     owner: KeyPair,
@@ -333,19 +350,10 @@ def _write_session(
     total: ResourceSlot,
     starts_at: datetime | None,
     dependencies: list[Session],
+    mounts: list[dict[str, Any]],
     now: datetime,
 ) -> Session:
     config = request.config
-    mounts = [
-        {
-            "name": mount,
-            "target": config.mount_map.get(mount),
-            "options": config.mount_options[mount].model_dump(exclude_none=True)
-            if mount in config.mount_options
-            else {},
-        }
-        for mount in config.mounts
-    ]
     session = Session.objects.create(
         name=name,
         session_type=request.session_type,

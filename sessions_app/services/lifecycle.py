@@ -31,6 +31,7 @@ from sessions_app.enums import ClusterMode, KernelStatus, SessionResult, Session
 from sessions_app.errors import InvalidSessionState, SessionAlreadyExists
 from sessions_app.models import Kernel, Session
 from sessions_app.schemas import SESSION_NAME_RE
+from storage_app.services.mounts import kernel_mounts
 
 from .events import session_event_publish
 from .status import kernel_transition, session_transition
@@ -98,7 +99,7 @@ def _create_command(session: Session, kernel: Kernel) -> CreateKernel:
         environ=environ,
         bootstrap_script=session.bootstrap_script,
         kernel_secret=kernel.runner_secret,
-        mounts=[],
+        mounts=kernel_mounts(session.mounts or []),
         cluster_hostname=kernel.cluster_hostname,
         network=session_network_name(session),
     )

@@ -15,6 +15,7 @@ from storage_app.models import StorageVolume
 from tests.conftest import Credentials, make_credentials
 from tests.factories.accounts import DomainFactory
 from tests.helpers.storage import Api
+from tests.sessions_app.conftest import world
 
 
 @pytest.fixture
@@ -63,3 +64,6 @@ def alice_folder(alice: Api) -> str:
     response = alice.call("POST", "/folders", {"name": "data1"})
     assert response.status_code == 201, response.content
     return str(response.json()["id"])
+
+
+__all__ = ["world"]
