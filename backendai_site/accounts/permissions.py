@@ -11,6 +11,10 @@ DOMAIN_ADMIN_WRITABLE = frozenset(
         "accounts.project",
         "accounts.keypair",
         "accounts.projectmembership",
+        # storage, scoped to the domain by storage_app.admin
+        "storage_app.vfolder",
+        "storage_app.vfolderpermission",
+        "storage_app.vfolderinvitation",
     }
 )
 # Models a domain admin may see (read-only when not writable).
@@ -20,6 +24,7 @@ DOMAIN_ADMIN_READABLE = DOMAIN_ADMIN_WRITABLE | {
     "accounts.userresourcepolicy",
     "accounts.projectresourcepolicy",
     "accounts.resourcepreset",
+    "storage_app.storagevolume",
 }
 MONITOR_APPS = frozenset({"accounts", "agents_app", "sessions_app", "storage_app"})
 
@@ -53,7 +58,7 @@ def role_has_module_perms(role: str, app_label: str) -> bool:
         case UserRole.SUPERADMIN:
             return True
         case UserRole.ADMIN:
-            return app_label == "accounts"
+            return app_label in ("accounts", "storage_app")
         case UserRole.MONITOR:
             return app_label in MONITOR_APPS
     return False
