@@ -16,6 +16,7 @@ $PY manage.py migrate --no-input -v0
 bash scripts/build_frontend.sh || echo "warning: the browser terminal's assets could not be built (npm)" >&2
 $PY manage.py collectstatic --no-input -v0
 $PY manage.py bootstrap >/dev/null
+$PY manage.py storage_bootstrap >/dev/null
 
 pids=()
 cleanup() {
