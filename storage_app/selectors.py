@@ -26,6 +26,7 @@ class VFolderAccess:
     vfolder: VFolder
     permission: str  # ro, rw or wd: what the caller may do
     is_owner: bool
+    user_id: uuid.UUID
 
     def require(self, needed: str) -> None:
         if VFolderPermissionMode.rank(self.permission) < VFolderPermissionMode.rank(needed):
@@ -98,7 +99,10 @@ def vfolder_access(*, user: User, vfolder: VFolder) -> VFolderAccess:
     """The caller's effective permission on a folder they can see."""
     if vfolder.user_id == user.pk:
         return VFolderAccess(
-            vfolder=vfolder, permission=VFolderPermissionMode.RW_DELETE, is_owner=True
+            vfolder=vfolder,
+            user_id=user.pk,
+            permission=VFolderPermissionMode.RW_DELETE,
+            is_owner=True,
         )
     shared = (
         VFolderPermission.objects.filter(vfolder_id=vfolder.pk, user_id=user.pk)
@@ -106,7 +110,7 @@ def vfolder_access(*, user: User, vfolder: VFolder) -> VFolderAccess:
         .first()
     )
     if shared is not None:
-        return VFolderAccess(vfolder=vfolder, permission=shared, is_owner=False)
+        return VFolderAccess(vfolder=vfolder, user_id=user.pk, permission=shared, is_owner=False)
     if (
         vfolder.project_id is not None
         and ProjectMembership.objects.filter(
@@ -116,10 +120,15 @@ def vfolder_access(*, user: User, vfolder: VFolder) -> VFolderAccess:
         permission = vfolder.permission
         if user.role in (UserRole.SUPERADMIN, UserRole.ADMIN):
             permission = VFolderPermissionMode.RW_DELETE
-        return VFolderAccess(vfolder=vfolder, permission=permission, is_owner=False)
+        return VFolderAccess(
+            vfolder=vfolder, user_id=user.pk, permission=permission, is_owner=False
+        )
     if vfolders_administered_by(user=user).filter(pk=vfolder.pk).exists():
         return VFolderAccess(
-            vfolder=vfolder, permission=VFolderPermissionMode.RW_DELETE, is_owner=False
+            vfolder=vfolder,
+            user_id=user.pk,
+            permission=VFolderPermissionMode.RW_DELETE,
+            is_owner=False,
         )
     raise VFolderNotFound()
 

@@ -20,6 +20,8 @@ from django.db import close_old_connections, connection
 from django.db.models import F
 from django.utils import timezone
 
+from backendai_site.accounts.enums import UserStatus
+from backendai_site.accounts.models import User
 from backendai_site.config import get_config
 from storage_app.enums import VFolderPermissionMode, VFolderStatus
 from storage_app.errors import (
@@ -31,7 +33,7 @@ from storage_app.errors import (
 )
 from storage_app.models import VFolder
 from storage_app.paths import clean_relpath, open_for_write, resolve_in_root
-from storage_app.selectors import VFolderAccess, scope_usage
+from storage_app.selectors import VFolderAccess, scope_usage, vfolder_access
 
 from .files import folder_root_checked
 from .volumes import vfolder_root, volume_backend
@@ -50,11 +52,12 @@ class TransferToken:
     relpath: str
     size: int
     upload_id: str
+    user_id: uuid.UUID
 
     def dump(self) -> str:
         return signing.dumps(
             {"op": self.op, "vf": self.vfolder_id.hex, "p": self.relpath, "s": self.size,
-             "u": self.upload_id},
+             "u": self.upload_id, "uid": self.user_id.hex},
             salt=TOKEN_SALT,
         )  # fmt: skip
 
@@ -70,6 +73,7 @@ class TransferToken:
                 relpath=str(data["p"]),
                 size=int(data["s"]),
                 upload_id=str(data["u"]),
+                user_id=uuid.UUID(str(data["uid"])),
             )
         except (signing.BadSignature, KeyError, ValueError, TypeError):
             raise VFolderTransferTokenInvalid() from None
@@ -111,7 +115,7 @@ def upload_request(*, access: VFolderAccess, path: str, size: int) -> TransferTo
     quota_check(access.vfolder, adding=size)
     token = TransferToken(
         op="upload", vfolder_id=access.vfolder.pk, relpath=str(rel), size=size,
-        upload_id=uuid.uuid4().hex,
+        upload_id=uuid.uuid4().hex, user_id=access.user_id,
     )  # fmt: skip
     if size == 0:
         # the client sends no PATCH for an empty file: it must exist now
@@ -126,7 +130,7 @@ def download_request(*, access: VFolderAccess, path: str) -> TransferToken:
         raise VFolderNotFound(f"No file {path!r} in the folder.")
     return TransferToken(
         op="download", vfolder_id=access.vfolder.pk, relpath=str(clean_relpath(path)),
-        size=target.stat().st_size, upload_id="",
+        size=target.stat().st_size, upload_id="", user_id=access.user_id,
     )  # fmt: skip
 
 
@@ -146,11 +150,18 @@ class TransferTarget:
 
 
 def transfer_target_load(token: TransferToken, *, writable: bool) -> TransferTarget:
-    """The folder of a token, if it is still usable; the connection goes back to the pool."""
+    """The folder of a token, if it is still usable and its holder still may use it (access may
+    have been revoked since the token was issued); the connection goes back to the pool."""
     try:
         vfolder = VFolder.objects.select_related("volume").filter(pk=token.vfolder_id).first()
         if vfolder is None or vfolder.status not in VFolderStatus.usable():
             raise VFolderNotFound("The folder is gone or not usable.")
+        user = User.objects.filter(pk=token.user_id, status=UserStatus.ACTIVE).first()
+        if user is None:
+            raise VFolderTransferTokenInvalid("The token's user is no longer active.")
+        vfolder_access(user=user, vfolder=vfolder).require(
+            VFolderPermissionMode.READ_WRITE if writable else VFolderPermissionMode.READ_ONLY
+        )
         backend = volume_backend(vfolder.volume)
         return TransferTarget(
             vfolder_id=vfolder.pk,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from backendai_site.accounts.enums import UserRole
+from backendai_site.accounts.models import Domain, ProjectMembership
 from storage_app.enums import VFolderStatus
 from storage_app.models import StorageVolume, VFolder
 from storage_app.services.volumes import vfolder_root
+from tests.factories.accounts import DomainFactory, ProjectFactory
 from tests.helpers.storage import Api
 
 pytestmark = pytest.mark.django_db
@@ -236,3 +240,44 @@ class TestSharing:
         )
         assert bob.call("GET", "/folders/invitations/list").json()["invitations"] == []
         assert bob.call("GET", "/folders/_/id", {"name": "data1"}).status_code == 404
+
+
+class TestAdminsAndProjects:
+    def test_domain_admin_reaches_a_folder_by_id_only(
+        self, make_api: Any, alice_folder: str
+    ) -> None:
+        admin = make_api(email="dadmin@example.com", username="dadmin", role=UserRole.ADMIN)
+        assert admin.call("GET", f"/folders/{alice_folder}").status_code == 200
+        assert admin.call("GET", "/folders/_/id", {"name": "data1"}).status_code == 404
+        stranger = make_api(
+            email="far@example.com", username="far", role=UserRole.ADMIN,
+            domain=DomainFactory.create(name="far-away"),
+        )  # fmt: skip
+        assert stranger.call("GET", f"/folders/{alice_folder}").status_code == 404
+
+    def test_project_folder_count_limit_and_member_visibility(
+        self, make_api: Any, alice: Api, domain: Domain
+    ) -> None:
+        admin = make_api(email="padmin@example.com", username="padmin", role=UserRole.ADMIN)
+        project = ProjectFactory.create(name="lab", domain=domain)
+        ProjectMembership.objects.create(project=project, user=alice.creds.user)
+        project.resource_policy.max_vfolder_count = 1
+        project.resource_policy.save()
+        assert admin.call("POST", "/folders", {"name": "labvf", "group": "lab"}).status_code == 201
+        r = admin.call("POST", "/folders", {"name": "labvf2", "group": str(project.pk)})
+        assert r.status_code == 400
+        assert r.json()["type"].endswith("/vfolder-count-limit")
+        info = alice.call("GET", f"/folders/{alice.vfid('labvf')}").json()
+        assert info["type"] == "group" and info["permission"] == "rw"
+        # a plain member may not create project folders
+        assert alice.call("POST", "/folders", {"name": "mine", "group": "lab"}).status_code == 403
+
+    def test_update_options(self, alice: Api, alice_folder: str) -> None:
+        r = alice.call(
+            "POST",
+            f"/folders/{alice_folder}/update-options",
+            {"cloneable": True, "permission": "ro"},
+        )
+        assert r.status_code == 201
+        folder = VFolder.objects.get(pk=alice_folder)
+        assert folder.cloneable is True and folder.permission == "ro"

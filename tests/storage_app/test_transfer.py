@@ -160,3 +160,21 @@ class TestDownload:
         token, _ = _token(alice, alice_folder, "upload", {"path": "q", "size": 3})
         r = httpx.get(live_api_server.url + "/vfolder-transfer/download", params={"token": token})
         assert r.status_code == 403
+
+
+class TestRevokedAccess:
+    def test_a_token_stops_working_once_its_holder_left(
+        self, live_api_server: LiveServer, alice: Api, bob: Api, alice_folder: str
+    ) -> None:
+        alice.call(
+            "POST",
+            f"/folders/{alice_folder}/invite",
+            {"perm": "rw", "user_ids": ["bob@example.com"]},
+        )
+        inv = bob.call("GET", "/folders/invitations/list").json()["invitations"][0]
+        bob.call("POST", "/folders/invitations/accept", {"inv_id": inv["id"]})
+        token, path = _token(bob, alice_folder, "upload", {"path": "late", "size": 3})
+        assert bob.call("POST", f"/folders/{alice_folder}/leave", {}).status_code == 200
+        r = _patch(live_api_server, path, token, 0, b"abc")
+        assert r.status_code == 404
+        assert not (vfolder_root(VFolder.objects.get(pk=alice_folder)) / "late").exists()
