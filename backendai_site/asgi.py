@@ -16,11 +16,7 @@ from proxy_app.routing import websocket_urlpatterns  # noqa: E402 - needs the ap
 application = ProtocolTypeRouter(
     {"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)}
 )
-from storage_app.transfer import (  # noqa: E402 - needs the app registry
-    server_read_buffer_raise,
-    transfer_wrap,
-)
+from storage_app.transfer import transfer_wrap  # noqa: E402 - needs the app registry
 
-server_read_buffer_raise()
 application = transfer_wrap(application)
 application = __import__("proxy_app.apps_proxy.asgi").apps_proxy.asgi.apps_proxy_wrap(application)

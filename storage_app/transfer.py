@@ -8,7 +8,6 @@ only credential is the signed token from request-upload / request-download (COMP
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import fcntl
 import json
@@ -108,20 +107,6 @@ async def _problem(send: Send, exc: TransferError) -> None:
     if exc.offset is not None:
         headers.append((b"upload-offset", str(exc.offset).encode()))
     await _respond(send, exc.status, headers, body)
-
-
-SERVER_READ_HIGH_WATER = 4 * 1024 * 1024
-
-
-def server_read_buffer_raise() -> None:
-    """Let uvicorn buffer up to 4 MiB of a request body before it pauses reading (its default is
-    64 KiB): each body message then carries megabytes, not kilobytes, which cut the web role's CPU
-    per uploaded GiB several times over. Bodies still never sit whole in memory."""
-    with contextlib.suppress(ImportError):
-        from uvicorn.protocols.http import h11_impl, httptools_impl
-
-        httptools_impl.HIGH_WATER_LIMIT = SERVER_READ_HIGH_WATER
-        h11_impl.HIGH_WATER_LIMIT = SERVER_READ_HIGH_WATER
 
 
 def transfer_wrap(app: ASGIApp) -> ASGIApp:
