@@ -4,8 +4,10 @@ and the official client (backend.ai-client 26.9.6 in `.data/client-venv`, instal
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,6 +70,31 @@ class TransferBench:
         return elapsed
 
 
+def token(bench: TransferBench, op: str, body: dict[str, object]) -> tuple[str, str]:
+    """(token, url) from request-upload / request-download, signed as the owner."""
+    from bench._stack import http_call, signed_headers
+    from storage_app.models import VFolder
+
+    vfid = VFolder.objects.get(name=FOLDER).pk.hex
+    rel_url = f"/folders/{vfid}/request-{op}"
+    host = bench.stack.url.split("://", 1)[1]
+    headers = signed_headers(
+        bench.owner, method="POST", rel_url=rel_url, host=host, content_type="application/json"
+    )
+    status, raw = http_call(
+        bench.stack.url + rel_url, method="POST", headers=headers, body=json.dumps(body).encode()
+    )
+    if status != 200:
+        raise RuntimeError(f"request-{op} answered {status}: {raw[:300]!r}")
+    data = json.loads(raw)
+    return str(data["token"]), str(data["url"])
+
+
+def client_startup(bench: TransferBench) -> float:
+    """Median seconds of a trivial client command (`vfolder list-hosts`): its fixed cost."""
+    return statistics.median(bench.client("vfolder", "list-hosts") for _ in range(3))
+
+
 def make_file(path: Path, size: int) -> None:
     block = os.urandom(16 * 1024 * 1024)
     with path.open("wb") as out:
@@ -92,6 +119,7 @@ def transfer_bench(name: str, *, workers: int = 2) -> Iterator[TransferBench]:
         base = Path(
             tempfile.mkdtemp(prefix=f"bai-{name}-", dir=Path(__file__).parent.parent / ".data")
         )
+        base.chmod(0o755)  # the nginx baseline's worker (nobody) reads the same files
         volume_path = base / "volume1"
         work = base / "client"
         volume_path.mkdir()
