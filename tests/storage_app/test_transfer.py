@@ -178,3 +178,24 @@ class TestRevokedAccess:
         r = _patch(live_api_server, path, token, 0, b"abc")
         assert r.status_code == 404
         assert not (vfolder_root(VFolder.objects.get(pk=alice_folder)) / "late").exists()
+
+
+class TestInterleaving:
+    def test_two_uploads_to_one_path_never_mix(
+        self, live_api_server: LiveServer, alice: Api, alice_folder: str
+    ) -> None:
+        first, second = b"A" * 300_000, b"B" * 300_000
+        token_a, path = _token(alice, alice_folder, "upload", {"path": "same", "size": len(first)})
+        token_b, _ = _token(alice, alice_folder, "upload", {"path": "same", "size": len(second)})
+        step = 100_000
+        for offset in range(0, len(first), step):
+            for token, data in ((token_a, first), (token_b, second)):
+                r = _patch(live_api_server, path, token, offset, data[offset : offset + step])
+                assert r.status_code == 204, r.text
+        stored = (vfolder_root(VFolder.objects.get(pk=alice_folder)) / "same").read_bytes()
+        assert stored in (first, second)
+
+    def test_options_announces_tus(self, live_api_server: LiveServer) -> None:
+        r = httpx.options(live_api_server.url + "/vfolder-transfer/upload")
+        assert r.status_code == 204
+        assert r.headers["Tus-Version"] == "1.0.0"
