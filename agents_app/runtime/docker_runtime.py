@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 _NETWORK_LOCK = threading.Lock()
 
 CONTAINER_WORKDIR = "/home/work"
-CONTAINER_RUNNER_PATH = "/opt/bai/runner.py"
+CONTAINER_RUNNER_PATH = "/opt/bai/bai_runner"  # the package directory, run as a script
 _PORT_CONFLICT_HINTS = ("port is already allocated", "address already in use")
 _START_ATTEMPTS = 3
 
