@@ -40,7 +40,7 @@ class TestCreateKernel:
         assert (started.kernel_id, started.host) == ("k1", "127.0.0.1")
         assert started.ports[0].host_port == 30001
         assert backend.launches[0].cpu_count == 1
-        assert backend.launches[0].mem_bytes == 512 << 20
+        assert backend.launches[0].memory_bytes == 512 << 20
 
     def test_redelivered_create_makes_no_second_container(
         self, daemon: AgentDaemon, backend: InMemoryBackend, sender: RecordingSender
@@ -142,7 +142,7 @@ class TestRecovery:
         daemon.handle("create_kernel", create_payload("dead", resources={"cpu": "1", "mem": "1"}))
         backend.kill("dead", exit_code=3)
         sender = RecordingSender()
-        restarted = AgentDaemon(config=agent_config, backend=backend, sender=sender)
+        restarted = AgentDaemon(config=agent_config, runtime=backend, sender=sender)
 
         restarted.start()
 
@@ -160,7 +160,7 @@ class TestRecovery:
     ) -> None:
         daemon.handle("create_kernel", create_payload(resources={"cpu": "2", "mem": "1"}))
         sender = RecordingSender()
-        restarted = AgentDaemon(config=agent_config, backend=backend, sender=sender)
+        restarted = AgentDaemon(config=agent_config, runtime=backend, sender=sender)
         restarted.start()
 
         restarted.handle("create_kernel", create_payload("k2", resources={"cpu": "1", "mem": "1"}))
@@ -234,8 +234,9 @@ class TestNoDatabase:
         code = (
             "import sys;"
             "import agents_app.agent.runner, agents_app.agent.daemon, agents_app.agent.transport;"
-            "import agents_app.agent.docker_backend;"
-            "print(sorted(m for m in sys.modules if m.endswith('.models') and '_app' in m))"
+            "apps = ('agents_app', 'sessions_app', 'storage_app', 'proxy_app', 'backendai_site');"
+            "print(sorted(m for m in sys.modules if m.endswith('.models') and m.startswith(apps)"
+            " and m != 'agents_app.runtime.models'))"
         )
         env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
 
