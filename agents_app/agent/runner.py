@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 
 from agents_app.enums import agent_queue_name
-from agents_app.runtime import DockerRuntime, DockerRuntimeConfig
+from agents_app.runtime.docker_runtime import DockerRuntime, DockerRuntimeConfig
 from agents_app.runtime.protocol import Runtime
 
 from .config import AgentConfig
