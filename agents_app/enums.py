@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from django.db import models
 
 
@@ -64,3 +66,19 @@ EVENTS_QUEUE = "events"
 def agent_queue_name(agent_id: str) -> str:
     """The Celery queue an agent consumes its commands from."""
     return f"agent.{agent_id}"
+
+
+class AgentCommand(StrEnum):
+    """The commands the manager sends to an agent (Celery task `agent.<command>` on its queue)."""
+
+    CREATE_KERNEL = "create_kernel"
+    DESTROY_KERNEL = "destroy_kernel"
+    RESTART_KERNEL = "restart_kernel"
+    GET_LOGS = "get_logs"
+    LIST_FILES = "list_files"
+    PULL_IMAGE = "pull_image"
+    RECONCILE = "reconcile"
+
+    @property
+    def task_name(self) -> str:
+        return f"agent.{self.value}"
