@@ -1,13 +1,17 @@
-"""Vocabularies of the agents app; each status enum owns its named status sets."""
+"""Vocabularies of the agents app; each status enum owns its named status sets.
+
+Free of Django models (the agent daemon imports it): the choices base is
+`backendai_site.common.choices.TextChoices`, not `django.db.models.TextChoices`.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from django.db import models
+from backendai_site.common.choices import TextChoices
 
 
-class AgentStatus(models.TextChoices):
+class AgentStatus(TextChoices):
     ALIVE = "ALIVE", "Alive"
     LOST = "LOST", "Lost"
     RESTARTING = "RESTARTING", "Restarting"
@@ -28,19 +32,19 @@ class AgentStatus(models.TextChoices):
         return frozenset({cls.ALIVE, cls.RESTARTING})
 
 
-class SchedulerKind(models.TextChoices):
+class SchedulerKind(TextChoices):
     FIFO = "fifo", "FIFO"
     LIFO = "lifo", "LIFO"
     DRF = "drf", "Dominant resource fairness"
 
 
-class AgentSelectionStrategy(models.TextChoices):
+class AgentSelectionStrategy(TextChoices):
     CONCENTRATED = "concentrated", "Concentrated"
     DISPERSED = "dispersed", "Dispersed"
     ROUNDROBIN = "roundrobin", "Round-robin"
 
 
-class SessionType(models.TextChoices):
+class SessionType(TextChoices):
     """Session types a resource group may allow (the sessions app owns sessions themselves)."""
 
     INTERACTIVE = "interactive", "Interactive"
@@ -48,13 +52,13 @@ class SessionType(models.TextChoices):
     INFERENCE = "inference", "Inference"
 
 
-class SlotType(models.TextChoices):
+class SlotType(TextChoices):
     COUNT = "count", "Count"
     BYTES = "bytes", "Bytes"
     UNIQUE = "unique", "Unique device"
 
 
-class RegistryType(models.TextChoices):
+class RegistryType(TextChoices):
     DOCKER = "docker", "Docker Registry HTTP API v2"
 
 

@@ -3,6 +3,7 @@ forbidden (no `django_db` mark: pytest-django raises on any query)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -246,6 +247,28 @@ class TestNoDatabase:
 
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "[]"
+
+    def test_start_up_modules_import_no_django_model_module(self) -> None:
+        """`django.db.models` is what every model module imports: the daemon never loads it."""
+        code = (
+            "import json, sys;"
+            "import agents_app.agent.runner, agents_app.agent.daemon, agents_app.agent.transport;"
+            "import agents_app.agent.config, agents_app.enums, agents_app.schemas;"
+            "import agents_app.runtime, agents_app.accelerators, agents_app.kernel_runner.client;"
+            "apps = ('agents_app', 'sessions_app', 'storage_app', 'proxy_app', "
+            "'backendai_site.accounts');"
+            "print(json.dumps(sorted(m for m in sys.modules"
+            " if m == 'django.db.models' or m.startswith('django.db.models.')"
+            " or any(m in (a + '.models',) or m.startswith(a + '.models.') for a in apps))))"
+        )
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+        )
+
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == []
 
     def test_print_config_runs_without_the_database(
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
