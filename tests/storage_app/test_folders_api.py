@@ -271,6 +271,14 @@ class TestAdminsAndProjects:
         assert info["type"] == "group" and info["permission"] == "rw"
         # a plain member may not create project folders
         assert alice.call("POST", "/folders", {"name": "mine", "group": "lab"}).status_code == 403
+        # the project policy bounds the project scope's bytes
+        project.resource_policy.max_quota_scope_size = 10
+        project.resource_policy.save()
+        r = alice.call(
+            "POST", f"/folders/{alice.vfid('labvf')}/request-upload", {"path": "f", "size": 11}
+        )
+        assert r.status_code == 400
+        assert r.json()["type"].endswith("/vfolder-quota-exceeded")
 
     def test_update_options(self, alice: Api, alice_folder: str) -> None:
         r = alice.call(
