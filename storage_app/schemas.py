@@ -51,7 +51,6 @@ class MkdirBody(_Body):
 class RenameFileBody(_Body):
     target_path: str
     new_name: str
-    is_dir: bool = False
 
 
 class MoveFileBody(_Body):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from backendai_site.config import get_config
 from storage_app.services.clone import vfolder_clone_run
 from storage_app.services.folders import vfolders_usage_refresh_all
+from storage_app.services.transfer import uploads_sweep
 
 
 @shared_task(name="storage_app.vfolder_clone")
@@ -15,4 +17,6 @@ def vfolder_clone(task_id: str, source_id: str, target_id: str) -> None:
 
 @shared_task(name="storage_app.vfolders_usage_refresh")
 def vfolders_usage_refresh() -> int:
+    """Re-measure live folders, and drop partial uploads whose tokens have expired."""
+    uploads_sweep(older_than=get_config().storage.token_ttl)
     return vfolders_usage_refresh_all()

@@ -133,6 +133,12 @@ def session_mounts_resolve(
     unknown = sorted(set(mount_map) - set(mounts))
     if unknown:
         raise InvalidAPIParameters(f"mount_map names folders not in mounts: {', '.join(unknown)}.")
+    named = set(mounts) | {str(v) for v in mount_ids} | {UUID(str(v)).hex for v in mount_ids}
+    stray = sorted(set(mount_options) - named)
+    if stray:
+        raise InvalidAPIParameters(
+            f"mount_options names folders that are not mounted: {', '.join(stray)}."
+        )
     if resolved:
         VFolder.objects.filter(pk__in=[UUID(m.vfid) for m in resolved]).update(
             last_used=timezone.now()

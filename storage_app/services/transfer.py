@@ -7,8 +7,10 @@ there). The quota is checked here, before a byte is written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +33,7 @@ from storage_app.errors import (
     VFolderTransferTokenInvalid,
     VFolderUnsafePath,
 )
-from storage_app.models import VFolder
+from storage_app.models import StorageVolume, VFolder
 from storage_app.paths import clean_relpath, open_for_write, resolve_in_root
 from storage_app.selectors import VFolderAccess, scope_usage, vfolder_access
 
@@ -216,6 +218,20 @@ def upload_finish_closing(
         return upload_finish(vfolder=vfolder_id, part=part, token=token, dst_dir=dst_dir)
     finally:
         connection.close()
+
+
+def uploads_sweep(*, older_than: float) -> int:
+    """Remove partial uploads nobody touched for `older_than` seconds (their tokens expired)."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for volume in StorageVolume.objects.filter(is_active=True):
+        staging = volume_backend(volume).staging_dir()
+        for part in staging.glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    removed += 1
+    return removed
 
 
 def _mkdir_parents(root: Path, directory: Path, uid: int, gid: int) -> None:

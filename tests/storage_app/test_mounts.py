@@ -136,3 +136,16 @@ class TestPurgeWhileMounted:
         Session.objects.filter(pk=session.pk).update(status="TERMINATED")
         vfolder_purge(user=user, access=trashed)
         assert not vfolder_root(folder).exists()
+
+
+class TestStrayMountInput:
+    def test_options_for_an_unmounted_folder_are_refused(
+        self, world: ComputeWorld, folder: VFolder
+    ) -> None:
+        with pytest.raises(BackendError):
+            enqueue(
+                world.user,
+                "sess-x1",
+                mounts=["work1"],
+                mount_options={"other": {"permission": "ro"}},
+            )

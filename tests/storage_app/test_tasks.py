@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from storage_app.models import StorageVolume, VFolder
 from storage_app.selectors import vfolder_resolve
 from storage_app.services.bgtask import bgtask_owner, bgtask_replay_key
 from storage_app.services.clone import vfolder_clone_run, vfolder_clone_start
+from storage_app.services.transfer import uploads_sweep
 from storage_app.services.volumes import vfolder_root
 from storage_app.tasks import vfolders_usage_refresh
 from tests.helpers.storage import Api
@@ -74,3 +76,15 @@ class TestBootstrap:
         volume = StorageVolume.objects.get(name="local:volume1")
         assert Path(volume.mount_path) == tmp_path / "vol"
         assert (tmp_path / "vol").is_dir()
+
+
+class TestUploadsSweep:
+    def test_stale_partial_uploads_are_removed(self, volume: StorageVolume) -> None:
+        staging = Path(volume.mount_path) / ".uploads"
+        staging.mkdir()
+        stale, fresh = staging / "old.part", staging / "new.part"
+        stale.write_bytes(b"x")
+        fresh.write_bytes(b"y")
+        os.utime(stale, (0, 0))
+        assert uploads_sweep(older_than=3600) == 1
+        assert not stale.exists() and fresh.exists()
