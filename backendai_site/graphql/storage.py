@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
@@ -116,9 +115,9 @@ class StorageVolumeType(graphene.ObjectType):
         return cls(
             id=volume.name, backend=volume.backend, fsprefix=".", path=volume.mount_path,
             capabilities=list(volume.capabilities or []),
-            hardware_metadata=json.dumps({"status": "healthy" if capacity >= 0 else "unavailable"}),
-            performance_metric=json.dumps({}),
-            usage=json.dumps({"capacity_bytes": capacity, "used_bytes": used}),
+            hardware_metadata={"status": "healthy" if capacity >= 0 else "unavailable"},
+            performance_metric={},
+            usage={"capacity_bytes": capacity, "used_bytes": used},
         )  # fmt: skip
 
 

@@ -169,3 +169,20 @@ class TestVFolderCommands:
         result = vf_cli(guest, "vfolder", "info", "private1")
         assert result.returncode != 0
         assert "Virtual folder not found" in result.stdout + result.stderr
+
+
+class TestAdminCommands:
+    def test_admin_vfolder_and_storage_commands(
+        self, vf_cli: Cli, owner: Credentials, domain: Domain
+    ) -> None:
+        root = make_credentials(
+            email="root@example.com", username="root", domain=domain, role=UserRole.SUPERADMIN
+        )
+        ok(vf_cli(owner, "vfolder", "create", "ownedvf"))
+        assert "ownedvf" in ok(vf_cli(root, "admin", "vfolder", "list"))
+        assert "local:volume1" in ok(vf_cli(root, "admin", "vfolder", "list-hosts"))
+        listed = ok(vf_cli(root, "admin", "storage", "list"))
+        assert "local:volume1" in listed and "vfs" in listed
+        info = ok(vf_cli(root, "admin", "storage", "info", "local:volume1"))
+        assert "vfs" in info
+        assert "ownedvf" not in ok(vf_cli(make_credentials(domain=domain), "vfolder", "list"))
