@@ -2,7 +2,10 @@
 
 Every setting comes from a `BAI_`-prefixed environment variable (a few well-known names such as
 `DATABASE_URL` and `REDIS_URL` are accepted as they are) or from an optional TOML file named by
-`BAI_CONFIG_FILE`. A bad value stops the process at start-up with one line per problem.
+`BAI_CONFIG_FILE`; environment variables win over the file. A bad value stops the process at
+start-up with one line per problem.
+
+Importing this module imports no Django code, so the agent daemon shares `EnvThenTomlSettings`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import secrets
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -33,7 +36,29 @@ def _default_data_dir() -> Path:
     return BASE_DIR / ".data"
 
 
-class SiteConfig(BaseSettings):
+class EnvThenTomlSettings(BaseSettings):
+    """Settings from the environment, then from the TOML file that the environment variable
+    `config_file_env` names (when it is set): a variable wins over the same key in the file."""
+
+    config_file_env: ClassVar[str] = "BAI_CONFIG_FILE"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get(cls.config_file_env)
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+
+class SiteConfig(EnvThenTomlSettings):
     """Configuration for every process role (web, worker, beat, agent tools)."""
 
     model_config = SettingsConfigDict(
@@ -116,21 +141,6 @@ class SiteConfig(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis:// URL")
         return value
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = os.environ.get("BAI_CONFIG_FILE")
-        if toml_path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
-        return tuple(sources)
 
     def resolved_secret_key(self) -> str:
         """The Django secret key, created once under the data folder when not configured."""
