@@ -180,6 +180,13 @@ class SiteConfig(EnvThenTomlSettings):
             raise ValueError("must be a redis:// URL")
         return value
 
+    def resolved_database_url(self) -> str:
+        """`DATABASE_URL`, else the embedded PostgreSQL's socket in `<data>/pgdata`, where
+        `backendai_site.devservices` starts that server (nothing here starts it)."""
+        if self.database_url:
+            return self.database_url
+        return f"postgresql://postgres@/postgres?host={self.data_dir / 'pgdata'}"
+
     def resolved_secret_key(self) -> str:
         """The Django secret key, created once under the data folder when not configured."""
         if self.secret_key:

@@ -1,7 +1,8 @@
 """Django settings, built from the one `SiteConfig` (see backendai_site/config.py).
 
 Only Django's (and Celery's) own settings live here; the platform's settings are read with
-`get_config().<section>.<field>`.
+`get_config().<section>.<field>`. Importing this module starts nothing: with `DATABASE_URL` unset
+the database is the embedded PostgreSQL that `python -m backendai_site.devservices env` brings up.
 """
 
 from __future__ import annotations
@@ -34,14 +35,6 @@ def _database_from_url(url: str) -> dict[str, Any]:
         "CONN_MAX_AGE": 0,
         "TEST": {"NAME": "test_backendai"},
     }
-
-
-def _database_url() -> str:
-    if site_config.database_url:
-        return site_config.database_url
-    from backendai_site.devservices import ensure_embedded_postgres
-
-    return ensure_embedded_postgres(site_config.data_dir)
 
 
 SECRET_KEY = site_config.resolved_secret_key()
@@ -102,7 +95,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": _database_from_url(_database_url())}
+DATABASES = {"default": _database_from_url(site_config.resolved_database_url())}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

