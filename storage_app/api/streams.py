@@ -10,7 +10,6 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from backendai_site.accounts.authentication import keypair_from_signed_request
 from backendai_site.common.api.exception_handler import problem_response
 from backendai_site.common.errors import BackendError, InvalidAPIParameters, MethodNotAllowed
+from backendai_site.config import get_config
 from storage_app.errors import VFolderNotFound
 from storage_app.services.bgtask import (
     FINAL_EVENTS,
@@ -45,7 +45,7 @@ def _authorize(request: HttpRequest) -> uuid.UUID:
 
 
 async def _stream(task_id: uuid.UUID) -> AsyncIterator[bytes]:
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    client = aioredis.Redis.from_url(get_config().redis_url)
     pubsub = client.pubsub()
     try:
         await pubsub.subscribe(bgtask_channel(task_id))
