@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.db import close_old_connections
 
 from agents_app.kernel_runner.client import RunnerClient
 from backendai_site.accounts.enums import UserRole
@@ -299,8 +300,6 @@ class TargetCache:
 
     @staticmethod
     def _load(cookie: str) -> AppTarget | None:
-        from django.db import close_old_connections
-
         close_old_connections()
         target = cookie_resolve(cookie)
         if target is None or not target_still_valid(target):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from sessions_app.models import Kernel, Session
+from sessions_app.services.idle import session_idle_checks
 
 
 def service_ports_of(session: Session, kernels: list[Kernel]) -> list[dict[str, Any]]:
@@ -108,8 +109,6 @@ class SessionOutputSerializer(serializers.Serializer):
     def get_idleChecks(self, obj: Session) -> dict[str, Any] | None:
         """Seconds left under each idle checker while running (`{}` otherwise); one session's
         view only (null in lists, which keep a constant query count)."""
-        from sessions_app.services.idle import session_idle_checks
-
         if isinstance(self.parent, serializers.ListSerializer):
             return None
         return session_idle_checks(obj)

@@ -181,9 +181,7 @@ class TestSchedulerHint:
         self, group: ResourceGroup, django_capture_on_commit_callbacks: Any
     ) -> None:
         with (
-            mock.patch(
-                "sessions_app.scheduler.tasks.schedule_resource_group_task.apply_async"
-            ) as enqueue,
+            mock.patch("sessions_app.dispatch.app.send_task") as enqueue,
             django_capture_on_commit_callbacks(execute=True),
         ):
             for _ in range(20):
@@ -193,9 +191,7 @@ class TestSchedulerHint:
 
         hints.hint_consume(group.pk)  # what the task does first
         with (
-            mock.patch(
-                "sessions_app.scheduler.tasks.schedule_resource_group_task.apply_async"
-            ) as enqueue_again,
+            mock.patch("sessions_app.dispatch.app.send_task") as enqueue_again,
             django_capture_on_commit_callbacks(execute=True),
         ):
             hints.scheduler_hint(group.pk)
