@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from sessions_app.errors import KernelRunnerUnavailable
 from sessions_app.models import Kernel, Session
-from sessions_app.services.execute import KernelRunnerUnavailable, runner_connect
 from sessions_app.services.execute import kernel_endpoint_resolve as resolve
+from sessions_app.services.execute import runner_connect
 from tests.conftest import Credentials, _free_port
 from tests.integration.sessions.conftest import Stack, client_env, wait_for
 
