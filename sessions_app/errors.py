@@ -99,11 +99,6 @@ class DependencyNotFound(NotFound):
     title = "A session this one depends on does not exist."
 
 
-class AgentUnavailable(Conflict):
-    error_type = "agent-unavailable"
-    title = "The agent running this session is not reachable."
-
-
 class InvalidSessionState(Conflict):
     error_type = "invalid-session-state"
     title = "The session is not in a state that allows this."
