@@ -31,12 +31,7 @@ from sessions_app.scheduler.runner import schedule_resource_group
 from sessions_app.scheduler.snapshot import snapshot_load
 from sessions_app.services.status import kernel_transition, session_transition
 from tests.factories.sessions import agent_with_capacity, key_pair_create
-from tests.sessions_app.scheduler.conftest import (
-    allocation_violations,
-    make_group,
-    pending,
-    same_owner,
-)
+from tests.helpers.scheduler import allocation_violations, make_group, pending, same_owner
 
 STRATEGIES = ["dispersed", "concentrated", "roundrobin"]
 

@@ -21,14 +21,7 @@ from sessions_app.scheduler.allocation import kernel_release_resources
 from sessions_app.scheduler.hooks import on_sessions_scheduled, remove_sessions_scheduled
 from sessions_app.scheduler.runner import PassReport
 from tests.factories.sessions import agent_with_capacity
-from tests.sessions_app.scheduler.conftest import (
-    holding_session,
-    make_group,
-    pending,
-    statuses,
-    used,
-    verdict,
-)
+from tests.helpers.scheduler import holding_session, make_group, pending, statuses, used, verdict
 
 RunPass = Callable[..., PassReport]
 QUERY_BUDGET = (
