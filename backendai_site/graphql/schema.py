@@ -20,6 +20,7 @@ from sessions_app.enums import SessionStatus
 from sessions_app.errors import SessionNotFound
 from sessions_app.models import Kernel, Session
 from sessions_app.selectors import session_get_by_ref, sessions_visible_to
+from sessions_app.services.idle import session_idle_checks
 
 from .storage import StorageQuery
 
@@ -209,8 +210,6 @@ class ComputeSession(graphene.ObjectType):
             ],
         )
         if detail:
-            from sessions_app.services.idle import session_idle_checks
-
             fields["idle_checks"] = _json(session_idle_checks(session))
         return ComputeSession(**fields)
 
