@@ -8,7 +8,6 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from tests.helpers.credentials import (
     make_credentials,
     signed_headers,
 )
-from tests.helpers.net import free_port
+from tests.helpers.net import LiveServer, free_port
 from tests.helpers.paths import REPO_ROOT
 
 
@@ -77,13 +76,6 @@ def signed_get(client: Client) -> Callable[..., Any]:
 # --- live server and the official client ------------------------------------------------------
 
 CLIENT_VERSION = "26.9.6"
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    port: int
-    env: dict[str, str]
 
 
 @pytest.fixture(scope="session")

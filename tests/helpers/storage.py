@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework.test import APIClient
 
-from tests.conftest import Credentials
+from tests.helpers.credentials import Credentials
 
 
 @dataclass

@@ -12,10 +12,9 @@ from rest_framework.test import APIClient
 from backendai_site.accounts.models import Domain
 from backendai_site.config import get_config
 from storage_app.models import StorageVolume
-from tests.conftest import Credentials, make_credentials
 from tests.factories.accounts import DomainFactory
+from tests.helpers.credentials import Credentials, make_credentials
 from tests.helpers.storage import Api
-from tests.sessions_app.conftest import world
 
 
 @pytest.fixture
@@ -64,6 +63,3 @@ def alice_folder(alice: Api) -> str:
     response = alice.call("POST", "/folders", {"name": "data1"})
     assert response.status_code == 201, response.content
     return str(response.json()["id"])
-
-
-__all__ = ["world"]

@@ -13,8 +13,8 @@ from storage_app.enums import VFolderStatus
 from storage_app.models import StorageVolume, VFolder
 from storage_app.services.folders import VFolderCreate, vfolder_create
 from storage_app.services.volumes import vfolder_root
-from tests.conftest import make_credentials
 from tests.factories.accounts import DomainFactory
+from tests.helpers.credentials import make_credentials
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,8 @@ from storage_app.selectors import vfolder_resolve
 from storage_app.services.folders import VFolderCreate, vfolder_create, vfolder_purge, vfolder_trash
 from storage_app.services.sharing import invitation_accept, vfolder_invite
 from storage_app.services.volumes import vfolder_root
-from tests.conftest import Credentials
-from tests.sessions_app.conftest import ComputeWorld, make_member
+from tests.factories.world import ComputeWorld, make_member
+from tests.helpers.credentials import Credentials
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,9 @@ from backendai_site.accounts.models import Domain, Project, ProjectMembership
 from storage_app.enums import VFolderStatus
 from storage_app.models import VFolder
 from storage_app.services.volumes import vfolder_root
-from tests.conftest import Credentials, LiveServer, make_credentials
 from tests.factories.accounts import ProjectFactory
+from tests.helpers.credentials import Credentials, make_credentials
+from tests.helpers.net import LiveServer
 
 pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ import pytest
 
 from storage_app.models import VFolder
 from storage_app.services.volumes import vfolder_root
-from tests.conftest import LiveServer
+from tests.helpers.net import LiveServer
 from tests.helpers.storage import Api
 
 pytestmark = pytest.mark.django_db(transaction=True)

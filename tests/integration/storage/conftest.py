@@ -9,18 +9,13 @@ import pytest
 from backendai_site.accounts.services import default_tenancy_ensure
 from backendai_site.config import get_config
 from storage_app.models import StorageVolume
-from tests.conftest import Credentials
-from tests.integration.sessions.conftest import (  # noqa: F401 - fixtures reused
-    Stack,
-    cli,
-    platform_stack,
-    stack_redis_url,
-)
-from tests.sessions_app.conftest import make_member
+from tests.factories.world import make_member
+from tests.helpers.credentials import Credentials
+from tests.helpers.stack import Stack
 
 
 @pytest.fixture
-def stack_volume(platform_stack: Stack, tmp_path: Path) -> StorageVolume:  # noqa: F811
+def stack_volume(platform_stack: Stack, tmp_path: Path) -> StorageVolume:
     mount = tmp_path / "volume1"
     mount.mkdir()
     volume, _ = StorageVolume.objects.update_or_create(

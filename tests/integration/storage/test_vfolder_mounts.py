@@ -12,8 +12,8 @@ from storage_app.enums import VFolderStatus
 from storage_app.models import VFolder, VFolderInvitation
 from storage_app.services.sharing import invitation_accept
 from storage_app.services.volumes import vfolder_root
-from tests.conftest import Credentials
-from tests.integration.sessions.conftest import Stack
+from tests.helpers.credentials import Credentials
+from tests.helpers.stack import Stack
 
 pytestmark = [pytest.mark.docker, pytest.mark.client]
 
