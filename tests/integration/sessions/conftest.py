@@ -27,6 +27,7 @@ from agents_app.models import Agent
 from agents_app.selectors import image_resolve
 from backendai_site.devservices import database_url_from_settings
 from tests.conftest import REPO_ROOT, Credentials, _free_port, wait_for
+from tests.helpers import processes
 
 STACK_REDIS_DBS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15)  # 13: the two-agent test's
 
@@ -68,7 +69,7 @@ class Stack:
 
     def spawn(self, name: str, args: list[str], extra: dict[str, str] | None = None) -> None:
         log = (self.tmp / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
+        self.processes[name] = processes.spawn(
             args, cwd=REPO_ROOT, env={**self.env, **(extra or {})}, stdout=log, stderr=log
         )
 
@@ -82,10 +83,7 @@ class Stack:
         for process in self.processes.values():
             process.terminate()
         for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            processes.stop(process)
         self.processes.clear()
 
 
