@@ -84,11 +84,12 @@ def render(*, root: Path, data_dir: Path, roles: list[Role]) -> str:
         "[supervisorctl]",
         f"serverurl=unix://{data_dir}/supervisor.sock",
     ]
-    for role in roles:
+    for order, role in enumerate(roles, start=1):
         sections += [
             "",
             f"[program:{role.name}]",
             f"command={role.command}",
+            f"priority={order * 10}",  # start in the listed order, stop in reverse
             f"directory={root}",
             "autostart=true",
             "autorestart=true",
