@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import processes
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.net import free_port
+from tests.helpers.paths import REPO_ROOT
 
 
 def _alive(pid: int) -> bool:
@@ -92,7 +92,7 @@ class TestStopServices:
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 class TestStopRedis:
     def test_redis_is_shut_down(self, token: str, tmp_path: Path) -> None:
-        port = processes.free_port()
+        port = free_port()
         redis = processes.spawn(
             ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
              "--dir", str(tmp_path)],

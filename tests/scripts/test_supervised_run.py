@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import processes
+from tests.helpers.net import free_port
+from tests.helpers.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 90.0
 
@@ -91,7 +92,7 @@ def wait_until(check: Callable[[], object], timeout: float, what: str) -> None:
 @pytest.fixture
 def supervised(tmp_path: Path) -> Iterator[Supervised]:
     data_dir = tmp_path / "data"
-    port = processes.free_port()
+    port = free_port()
     conf = subprocess.run(
         [sys.executable, "scripts/supervisor_conf.py", "--data-dir", str(data_dir),
          "--port", str(port), "--web-workers", "1", "--roles", "web,manager"],

@@ -25,9 +25,9 @@ from backendai_site.common.redis import get_redis
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Kernel, Session
 from sessions_app.services.idle import CPU_KEY
-from tests.agents_app.conftest import HeartbeatMaker
 from tests.factories.agents import AgentFactory, AgentResourceFactory
 from tests.factories.sessions import SessionFactory
+from tests.helpers.agents import HeartbeatMaker
 
 pytestmark = pytest.mark.django_db
 
