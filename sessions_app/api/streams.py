@@ -25,6 +25,7 @@ from backendai_site.accounts.authentication import keypair_from_signed_request
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.api.exception_handler import problem_response
 from backendai_site.common.errors import BackendError, InvalidAPIParameters, MethodNotAllowed
+from backendai_site.common.validation import json_loads_bounded
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Kernel, Session
 from sessions_app.schemas import SessionCreateRequest
@@ -44,10 +45,7 @@ _list_view = SessionListView.as_view()
 
 
 def _parse_json(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidAPIParameters("The request body is not valid JSON.") from None
+    body = json_loads_bounded(request.body or b"{}")
     if not isinstance(body, dict):
         raise InvalidAPIParameters("The request body must be a JSON object.")
     return body
