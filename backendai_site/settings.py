@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
+    "axes",
     "backendai_site.accounts",
     "agents_app",
     "sessions_app",
@@ -77,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backendai_site.common.middleware.RateLimitHeadersMiddleware",
+    # last, as django-axes asks: it turns a lockout raised by the login view into a response
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backendai_site.urls"
@@ -101,6 +105,20 @@ TEMPLATES = [
 DATABASES = {"default": _database_from_url(_database_url())}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Password logins (the admin console, the console login page) go through django-axes first:
+# failures are counted per account and client address together, so one client cannot lock an
+# account out for everybody, nor everybody behind one address out of their accounts.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = CONFIG.login_max_failures
+AXES_COOLOFF_TIME = timedelta(seconds=CONFIG.rate_limit_window_seconds)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# the login forms post the e-mail (USERNAME_FIELD) as `username`
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "backendai_site.accounts.lockout.login_lockout_response"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]

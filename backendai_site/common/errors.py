@@ -137,13 +137,29 @@ class Conflict(BackendError):
     title = "The request conflicts with the current state."
 
 
-class RateLimitExceeded(BackendError):
+class RetryLater(BackendError):
+    """An error that passes after a known number of seconds (`retry_after`, when known)."""
+
+    kind = ErrorKind.RATE_LIMITED
+
+    def __init__(
+        self,
+        msg: str | None = None,
+        *,
+        data: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(msg, data=data)
+        self.retry_after = retry_after
+
+
+class RateLimitExceeded(RetryLater):
     kind = ErrorKind.RATE_LIMITED
     error_type = "too-many-requests"
     title = "Too many requests."
 
 
-class LoginThrottled(BackendError):
+class LoginThrottled(RetryLater):
     kind = ErrorKind.RATE_LIMITED
     error_type = "too-many-login-failures"
     title = "Too many failed login attempts; try again later."

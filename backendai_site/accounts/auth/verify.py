@@ -210,4 +210,5 @@ def rate_limit_check(state: RateLimitState) -> None:
         raise RateLimitExceeded(
             f"Rate limit of {state.limit} requests per {state.window_seconds} s exceeded.",
             data={"limit": state.limit, "window": state.window_seconds},
+            retry_after=state.retry_after,
         )

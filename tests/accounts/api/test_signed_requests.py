@@ -217,6 +217,18 @@ class TestRateLimit:
         assert_problem(responses[3], 429, "too-many-requests")
         assert responses[3]["X-RateLimit-Remaining"] == "0"
 
+    def test_429_says_when_the_oldest_counted_request_leaves_the_window(
+        self, signed_get: Callable[..., Any]
+    ) -> None:
+        creds = make_credentials()
+        creds.keypair.rate_limit = 2
+        creds.keypair.save(update_fields=["rate_limit"])
+
+        responses = [signed_get(creds, "/auth") for _ in range(3)]
+
+        assert responses[2].status_code == 429
+        assert 890 <= int(responses[2]["Retry-After"]) <= 900
+
     def test_limits_are_per_keypair(self, signed_get: Callable[..., Any]) -> None:
         limited = make_credentials()
         limited.keypair.rate_limit = 1
