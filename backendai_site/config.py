@@ -71,6 +71,12 @@ class SiteConfig(BaseSettings):
     # request signing methods accepted (COMPAT.md 2.3); HMAC-SHA256 is what the official client
     # sends, and weaker hashes (MD5, SHA-1) stay refused unless listed here
     auth_sign_methods: list[str] = Field(default_factory=lambda: ["HMAC-SHA256"], min_length=1)
+    # session callbacks (`callback_url`): the schemes and hosts they may use (no hosts: any
+    # public host), whether loopback/link-local/private addresses are allowed, the timeout
+    callback_allowed_schemes: list[str] = Field(default_factory=lambda: ["http", "https"])
+    callback_allowed_hosts: list[str] = Field(default_factory=list)
+    callback_allow_private_addresses: bool = False
+    callback_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # announcement shown by the official client once per message
     announcement: str = ""
     # where the web role is reachable, written into credentials and printed by the quick start

@@ -106,3 +106,8 @@ class AgentUnavailable(Conflict):
 class InvalidSessionState(Conflict):
     error_type = "invalid-session-state"
     title = "The session is not in a state that allows this."
+
+
+class CallbackURLNotAllowed(InvalidAPIParameters):
+    error_type = "callback-url-not-allowed"
+    title = "The callback URL is not allowed."

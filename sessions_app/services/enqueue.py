@@ -51,6 +51,7 @@ from sessions_app.models import Kernel, Session, SessionDependency, SessionStatu
 from sessions_app.schemas import SessionCreateRequest, parse_starts_at
 from sessions_app.selectors import owner_keypair_resolve
 
+from .callbacks import callback_url_check
 from .events import session_event_publish
 
 log = logging.getLogger(__name__)
@@ -271,6 +272,8 @@ def session_enqueue(
         per_kernel=per_kernel,
         kernels_on_one_agent=request.cluster_size if single_node else 1,
     )
+    if request.callback_url:
+        callback_url_check(request.callback_url)
     starts_at = None
     if request.starts_at:
         try:
