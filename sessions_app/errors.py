@@ -111,3 +111,8 @@ class InvalidSessionState(Conflict):
 class CallbackURLNotAllowed(InvalidAPIParameters):
     error_type = "callback-url-not-allowed"
     title = "The callback URL is not allowed."
+
+
+class AgentDesignationNotAllowed(PermissionDenied):
+    error_type = "agent-designation-not-allowed"
+    title = "Only superadmins may choose the agents of a session."

@@ -32,6 +32,7 @@ from sessions_app.enums import (
     SessionStatus,
 )
 from sessions_app.errors import (
+    AgentDesignationNotAllowed,
     DependencyNotFound,
     DomainMismatch,
     ExceedsAgentCapacity,
@@ -227,6 +228,11 @@ def session_enqueue(
 ) -> EnqueueResult:
     """Validate `request` and write a PENDING session (or return the reusable existing one)."""
     now = now or timezone.now()
+    if request.config.agent_list and requester.user.role != UserRole.SUPERADMIN:
+        # as in Backend.AI: placing sessions on chosen agents bypasses the scheduler's policy
+        raise AgentDesignationNotAllowed(
+            "You are not allowed to choose the agents of your session (agentList)."
+        )
     owner = owner_keypair_resolve(requester=requester, owner_access_key=request.owner_access_key)
     if request.domain and request.domain != owner.user.domain.name:
         raise DomainMismatch(f"The session owner belongs to domain {owner.user.domain.name!r}.")
