@@ -162,6 +162,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "sessions_app.api.openapi.add_async_session_endpoints",
+        "backendai_site.common.api.openapi.add_error_responses",
     ],
 }
 

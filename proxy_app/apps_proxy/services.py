@@ -22,6 +22,7 @@ from agents_app.runtime.runner_client import RunnerClient
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import User
 from backendai_site.common.errors import (
+    Conflict,
     InvalidAPIParameters,
     NotFound,
     PermissionDenied,
@@ -58,6 +59,14 @@ class AppAccessDenied(PermissionDenied):
 class AppNotRunning(ServiceUnavailable):
     error_type = "app-not-running"
     title = "The app could not be started."
+
+
+class AppSessionNotRunning(Conflict):
+    """The session is not (or not yet, or no longer) running: its state, not a service, is in
+    the way, so this is a conflict rather than an unavailable service."""
+
+    error_type = "session-not-running"
+    title = "The session is not running."
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,7 @@ def _main_kernel(session: Session) -> Kernel:
         .first()
     )
     if kernel is None or session.status not in SessionStatus.running():
-        raise AppNotRunning("The session is not running.")
+        raise AppSessionNotRunning("The session is not running.")
     return kernel
 
 

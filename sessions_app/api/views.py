@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import QuerySet
@@ -89,7 +90,9 @@ class SessionDetailView(APIView):
             OpenApiParameter("forced", bool, required=False),
             OpenApiParameter("recursive", bool, required=False),
         ],
-        responses=inline_serializer("SessionDestroyed", {"destroyed": serializers.ListField()}),
+        responses={
+            200: inline_serializer("SessionDestroyed", {"destroyed": serializers.ListField()})
+        },
     )
     def delete(self, request: Request, ref: str) -> Response:
         session = _session(request, ref)
@@ -134,7 +137,7 @@ class SessionRenameView(APIView):
 
 class SessionLogsView(APIView):
     @extend_schema(
-        parameters=[OWNER_PARAM, OpenApiParameter("kernel_id", str, required=False)],
+        parameters=[OWNER_PARAM, OpenApiParameter("kernel_id", OpenApiTypes.UUID, required=False)],
         responses=inline_serializer(
             "SessionLogs",
             {"result": inline_serializer("SessionLogsResult", {"logs": serializers.CharField()})},
@@ -144,7 +147,13 @@ class SessionLogsView(APIView):
         session = _session(request, ref)
         kernels = session.kernels.select_related("agent").order_by("cluster_idx")
         kernel_id = request.query_params.get("kernel_id")
-        kernel = kernels.filter(pk=kernel_id).first() if kernel_id else kernels.first()
+        if kernel_id:
+            try:
+                kernel = kernels.filter(pk=uuid.UUID(kernel_id)).first()
+            except ValueError:
+                raise InvalidAPIParameters("kernel_id must be a kernel's UUID.") from None
+        else:
+            kernel = kernels.first()
         if kernel is None:
             raise InvalidAPIParameters("No such kernel in this session.")
         logs = kernel.logs

@@ -118,3 +118,47 @@ class TestNulInSessionPaths:
         response = client.generic(method, rel_url, **headers)
         assert response.status_code == 400
         assert response.json()["type"].endswith("invalid-api-params")
+
+
+class TestSessionPathInputs:
+    """5xx that schemathesis found on the session paths, pinned."""
+
+    def _signed(self, client: Client, creds: Credentials, method: str, rel_url: str) -> Any:
+        headers = signed_headers(
+            access_key=creds.access_key,
+            secret_key=creds.secret_key,
+            method=method,
+            rel_url=rel_url,
+            content_type="application/json",
+        )
+        return client.generic(method, rel_url, data=b"{}" if method == "POST" else b"", **headers)
+
+    def test_logs_of_a_kernel_id_that_is_not_a_uuid_is_400(
+        self, client: Client, world: ComputeWorld
+    ) -> None:
+        assert _create(client, world.user, name="logs1").status_code == 201
+
+        response = self._signed(client, world.user, "GET", "/session/logs1/logs?kernel_id=%06x")
+
+        assert response.status_code == 400
+        assert "kernel_id" in response.json()["msg"]
+
+    def test_app_link_of_a_session_not_running_is_a_conflict(
+        self, client: Client, world: ComputeWorld
+    ) -> None:
+        assert _create(client, world.user, name="apps1").status_code == 201
+        headers = signed_headers(
+            access_key=world.user.access_key,
+            secret_key=world.user.secret_key,
+            method="POST",
+            rel_url="/session/apps1/app-link",
+            content_type="application/json",
+        )
+
+        response = client.post(
+            "/session/apps1/app-link", data={"app": "http"}, content_type="application/json",
+            **headers,
+        )  # fmt: skip
+
+        assert response.status_code == 409
+        assert response.json()["type"].endswith("/session-not-running")
