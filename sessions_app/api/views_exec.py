@@ -58,14 +58,19 @@ def _body(request: Request) -> dict[str, Any]:
     return dict(data)
 
 
-def session_execute_respond(request: Request, ref: str) -> Response:
-    """`POST /session/{ref}`: REST execute (modes query, continue, input, batch, complete)."""
+def _execute_request(body: dict[str, Any]) -> ExecuteRequest:
     try:
-        execute = ExecuteRequest.model_validate(_body(request))
+        return ExecuteRequest.model_validate(body)
     except ValidationError as exc:
         raise InvalidAPIParameters(
-            "Invalid execute request.", data={"errors": exc.errors(include_url=False)}
+            "Invalid execute request.",
+            data={"errors": exc.errors(include_url=False, include_input=False)},
         ) from None
+
+
+def session_execute_respond(request: Request, ref: str) -> Response:
+    """`POST /session/{ref}`: REST execute (modes query, continue, input, batch, complete)."""
+    execute = _execute_request(_body(request))
     endpoint = _endpoint(request, ref)
     result = async_to_sync(session_execute)(endpoint=endpoint, request=execute)
     return Response({"result": result})
@@ -74,9 +79,8 @@ def session_execute_respond(request: Request, ref: str) -> Response:
 class SessionCompleteView(APIView):
     @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
     def post(self, request: Request, ref: str) -> Response:
-        body = {**_body(request), "mode": "complete"}
+        execute = _execute_request({**_body(request), "mode": "complete"})
         endpoint = _endpoint(request, ref)
-        execute = ExecuteRequest.model_validate(body)
         result = async_to_sync(session_execute)(endpoint=endpoint, request=execute)
         return Response({"result": result})
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agents_app.runtime.errors import RunnerAuthFailed, RunnerRequestError, RunnerUnavailable
 from agents_app.runtime.runner_client import ExecResult, RunnerClient
@@ -31,6 +31,7 @@ from backendai_site.common.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from backendai_site.common.validation import Text64, Text64K
 from sessions_app.enums import KernelRole, SessionStatus
 from sessions_app.models import Kernel
 from sessions_app.selectors import session_get_by_ref, sessions_visible_to
@@ -286,13 +287,16 @@ def _touch_done(task: asyncio.Future[bool]) -> None:
 # -- execution --------------------------------------------------------------------------------
 
 
+MAX_CODE_CHARS = 4 * 1024 * 1024
+
+
 class BatchOptions(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    clean: str | None = "*"
-    build: str | None = "*"
+    clean: Text64K | None = "*"
+    build: Text64K | None = "*"
     build_log: bool = Field(default=False, alias="buildLog")
-    exec_: str | None = Field(default="*", alias="exec")
+    exec_: Text64K | None = Field(default="*", alias="exec")
 
 
 class ExecuteRequest(BaseModel):
@@ -301,9 +305,21 @@ class ExecuteRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     mode: Literal["query", "batch", "continue", "input", "complete"] | None = None
-    code: str = ""
-    run_id: str | None = Field(default=None, alias="runId")
-    options: dict[str, Any] | None = None
+    code: str = Field(default="", max_length=MAX_CODE_CHARS)
+    run_id: Text64 | None = Field(default=None, alias="runId")
+    options: dict[Text64, Any] | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _batch_options(self) -> ExecuteRequest:
+        # checked here, with the request, so a bad option is a 400 rather than a failure later
+        if self.mode == "batch":
+            try:
+                BatchOptions.model_validate(self.options or {})
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(f"options.{where}: {first['msg']}") from None
+        return self
 
 
 def result_payload(result: ExecResult, *, with_run_id: bool = False) -> dict[str, Any]:

@@ -162,3 +162,32 @@ class TestSessionPathInputs:
 
         assert response.status_code == 409
         assert response.json()["type"].endswith("/session-not-running")
+
+
+class TestExecuteBodies:
+    @pytest.mark.parametrize(
+        ("path", "body"),
+        [
+            ("/session/exec1/complete", {"code": 5}),
+            ("/session/exec1/complete", {"runId": "r" * 65}),
+            ("/session/exec1", {"mode": "batch", "options": {"clean": 5}}),
+            ("/session/exec1", {"mode": "query", "runId": "a\x00b"}),
+            ("/session/exec1", {"mode": "nope"}),
+        ],
+    )
+    def test_invalid_execute_bodies_are_400(
+        self, client: Client, world: ComputeWorld, path: str, body: dict[str, Any]
+    ) -> None:
+        assert _create(client, world.user, name="exec1").status_code == 201
+        headers = signed_headers(
+            access_key=world.user.access_key,
+            secret_key=world.user.secret_key,
+            method="POST",
+            rel_url=path,
+            content_type="application/json",
+        )
+
+        response = client.post(path, data=body, content_type="application/json", **headers)
+
+        assert response.status_code == 400, response.content[:300]
+        assert response.json()["type"].endswith("/invalid-api-params")
