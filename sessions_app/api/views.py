@@ -27,6 +27,7 @@ from sessions_app.selectors import (
     session_list_rows,
     sessions_visible_to,
 )
+from sessions_app.services.execute import ExecuteRequest
 from sessions_app.services.lifecycle import (
     session_destroy,
     session_rename,
@@ -111,7 +112,9 @@ class SessionDetailView(APIView):
         session_restart(session=_session(request, ref))
         return Response(status=204)
 
-    @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
+    @extend_schema(
+        parameters=[OWNER_PARAM], request=ExecuteRequest, responses=serializers.DictField()
+    )
     def post(self, request: Request, ref: str) -> Response:
         """REST execute (COMPAT.md 4.4); see views_exec."""
         from .views_exec import session_execute_respond

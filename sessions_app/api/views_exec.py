@@ -12,7 +12,7 @@ from urllib.parse import unquote
 from asgiref.sync import async_to_sync
 from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from pydantic import ValidationError
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -77,7 +77,9 @@ def session_execute_respond(request: Request, ref: str) -> Response:
 
 
 class SessionCompleteView(APIView):
-    @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
+    @extend_schema(
+        parameters=[OWNER_PARAM], request=ExecuteRequest, responses=serializers.DictField()
+    )
     def post(self, request: Request, ref: str) -> Response:
         execute = _execute_request({**_body(request), "mode": "complete"})
         endpoint = _endpoint(request, ref)
@@ -86,7 +88,7 @@ class SessionCompleteView(APIView):
 
 
 class SessionInterruptView(APIView):
-    @extend_schema(parameters=[OWNER_PARAM], responses={204: None})
+    @extend_schema(parameters=[OWNER_PARAM], request=None, responses={204: None})
     def post(self, request: Request, ref: str) -> Response:
         async_to_sync(session_interrupt)(endpoint=_endpoint(request, ref))
         return Response(status=204)
@@ -101,7 +103,13 @@ class SessionAppsView(APIView):
 
 
 class SessionStartServiceView(APIView):
-    @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
+    @extend_schema(
+        parameters=[OWNER_PARAM],
+        request=inline_serializer(
+            "SessionStartServiceInput", {"app": serializers.CharField(max_length=64)}
+        ),
+        responses=serializers.DictField(),
+    )
     def post(self, request: Request, ref: str) -> Response:
         body = _body(request)
         name = body.get("app") or body.get("service") or request.query_params.get("app")
