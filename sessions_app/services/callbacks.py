@@ -2,7 +2,7 @@
 so a scheduler pass or an event handler never waits on somebody else's server.
 
 Callback URLs are user input the manager requests from inside the network, so they go through
-backendai_site.common.outbound: allowed schemes and hosts (BAI_CALLBACK_*), no loopback,
+backendai_site.common.outbound: allowed schemes and hosts (BAI_CALLBACKS_*), no loopback,
 link-local or private address unless allowed, one resolution pinned for the connection, a short
 timeout and no redirects.
 """
@@ -29,12 +29,12 @@ log = logging.getLogger(__name__)
 
 
 def callback_policy() -> OutboundPolicy:
-    config = get_config()
+    config = get_config().callbacks
     return OutboundPolicy(
-        schemes=frozenset(s.lower() for s in config.callback_allowed_schemes),
-        hosts=tuple(config.callback_allowed_hosts),
-        allow_private=config.callback_allow_private_addresses,
-        timeout_seconds=config.callback_timeout_seconds,
+        schemes=frozenset(s.lower() for s in config.allowed_schemes),
+        hosts=tuple(config.allowed_hosts),
+        allow_private=config.allow_private_addresses,
+        timeout_seconds=config.timeout_seconds,
     )
 
 

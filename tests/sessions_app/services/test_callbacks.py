@@ -72,8 +72,8 @@ def callback_server() -> Iterator[CallbackServer]:
 
 @pytest.fixture
 def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(get_config(), "callback_allow_private_addresses", True)
-    monkeypatch.setattr(get_config(), "callback_timeout_seconds", 1.0)
+    monkeypatch.setattr(get_config().callbacks, "allow_private_addresses", True)
+    monkeypatch.setattr(get_config().callbacks, "timeout_seconds", 1.0)
 
 
 class TestCallbackPost:
@@ -130,7 +130,7 @@ class TestCallbackPost:
     def test_hosts_outside_the_allowed_list_are_refused(
         self, callback_server: CallbackServer, loopback_allowed: None, monkeypatch: Any
     ) -> None:
-        monkeypatch.setattr(get_config(), "callback_allowed_hosts", ["hooks.example.com"])
+        monkeypatch.setattr(get_config().callbacks, "allowed_hosts", ["hooks.example.com"])
 
         ok = session_callback_post(
             callback_url=f"http://127.0.0.1:{callback_server.port}/hook", payload={}
