@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from backendai_site.common.errors import InvalidAPIParameters
+from backendai_site.common.errors import InvalidResourceSlot
 
 __all__ = [
-    "InvalidResourceSlot",
     "ResourceSlot",
     "format_binary_size",
     "is_bytes_slot",
@@ -37,12 +36,6 @@ _COUNT_RE = re.compile(r"^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$")
 # what would overflow decimal arithmetic or fill an error message.
 MAX_AMOUNT = Decimal(10) ** 21
 MAX_AMOUNT_TEXT = 64
-
-
-class InvalidResourceSlot(InvalidAPIParameters):
-    """A resource amount or slot name that cannot be understood."""
-
-    title = "Invalid resource slot."
 
 
 def is_bytes_slot(slot_name: str) -> bool:

@@ -13,8 +13,6 @@ import http.client
 import logging
 from typing import Any
 
-from django.db import transaction
-
 from backendai_site.common.outbound import (
     OutboundPolicy,
     OutboundRefused,
@@ -23,6 +21,7 @@ from backendai_site.common.outbound import (
     outbound_url_check,
 )
 from backendai_site.config import get_config
+from sessions_app.dispatch import MANAGER_QUEUE, SESSION_CALLBACK_NOTIFY, task_send_on_commit
 from sessions_app.errors import CallbackURLNotAllowed
 
 log = logging.getLogger(__name__)
@@ -54,13 +53,7 @@ def session_callback_schedule(
     """Queue one notification once the current transaction commits."""
     if not callback_url:
         return
-
-    def send() -> None:
-        from sessions_app.tasks import session_callback_notify
-
-        session_callback_notify.apply_async(args=[callback_url, payload], queue="manager")
-
-    transaction.on_commit(send)
+    task_send_on_commit(SESSION_CALLBACK_NOTIFY, args=[callback_url, payload], queue=MANAGER_QUEUE)
 
 
 def session_callback_post(*, callback_url: str, payload: dict[str, Any]) -> bool:

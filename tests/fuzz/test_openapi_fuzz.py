@@ -24,8 +24,7 @@ from backendai_site.accounts.auth.signing import normalize_content_type, sign_re
 from backendai_site.config import API_VERSION
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
-from tests.conftest import LiveServer
-from tests.sessions_app.conftest import ComputeWorld
+from tests.factories.world import ComputeWorld
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
 
@@ -114,7 +113,7 @@ def _pending_session(world: ComputeWorld) -> Any:
 
 
 def test_no_server_error_and_only_documented_statuses(
-    live_api_server: LiveServer, world: ComputeWorld
+    live_api_server: Any, world: ComputeWorld
 ) -> None:
     schema = schemathesis.openapi.from_url(f"{live_api_server.url}/api/schema?format=json")
     session = requests.Session()

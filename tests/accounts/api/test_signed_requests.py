@@ -11,7 +11,7 @@ from backendai_site.accounts.auth.signing import sign_request
 from backendai_site.accounts.enums import UserStatus
 from backendai_site.accounts.services import keypair_revoke, user_set_status
 from backendai_site.config import get_config
-from tests.conftest import Credentials, make_credentials, signed_headers
+from tests.helpers.credentials import Credentials, make_credentials, signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.conftest import Credentials, signed_headers
+from tests.helpers.credentials import Credentials, signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.conftest import Credentials, signed_headers
-from tests.sessions_app.conftest import ComputeWorld
+from tests.factories.world import ComputeWorld
+from tests.helpers.credentials import Credentials, signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from django.test import Client
 
 from backendai_site.config import get_config
 from sessions_app.services.callbacks import session_callback_post
-from tests.conftest import signed_headers
-from tests.sessions_app.conftest import ComputeWorld
+from tests.factories.world import ComputeWorld
+from tests.helpers.credentials import signed_headers
 
 
 @dataclass
