@@ -34,12 +34,24 @@ def user_main_keypair(*, user: User) -> KeyPair | None:
     )
 
 
+def user_watched_domain_id(*, user: User) -> int | None:
+    """The one domain a staff user's reach is confined to, or None for every domain.
+
+    Superadmins and monitors a superadmin made global reach every domain; domain admins and
+    every other monitor reach their own domain only. Plain users reach no domain as a whole
+    (their own objects only), which callers check before asking this."""
+    if user.role == UserRole.SUPERADMIN:
+        return None
+    if user.role == UserRole.MONITOR and user.monitors_all_domains:
+        return None
+    return user.domain_id
+
+
 def projects_visible_to(*, user: User) -> QuerySet[Project]:
-    """Projects a user may see: all (superadmin), their domain's (admin), or their own."""
+    """Projects a user may see: all (superadmin, global monitor), their domain's (domain admin,
+    monitor), or their own."""
     qs = Project.objects.select_related("domain")
-    match user.role:
-        case UserRole.SUPERADMIN | UserRole.MONITOR:
-            return qs
-        case UserRole.ADMIN:
-            return qs.filter(domain_id=user.domain_id)
+    if user.role in (UserRole.SUPERADMIN, UserRole.ADMIN, UserRole.MONITOR):
+        domain_id = user_watched_domain_id(user=user)
+        return qs if domain_id is None else qs.filter(domain_id=domain_id)
     return qs.filter(members=user)

@@ -25,7 +25,7 @@ from backendai_site.accounts.authentication import keypair_from_signed_request
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.api.exception_handler import problem_response
 from backendai_site.common.errors import BackendError, InvalidAPIParameters, MethodNotAllowed
-from sessions_app.enums import SessionStatus
+from sessions_app.enums import SessionAction, SessionStatus
 from sessions_app.models import Kernel, Session
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.selectors import session_get_by_ref
@@ -130,7 +130,9 @@ def _find_session_for_events(request: HttpRequest, keypair: KeyPair) -> Session:
     if not ref:
         raise InvalidAPIParameters("sessionName or sessionId is required.")
     owner = params.get("owner_access_key") or params.get("ownerAccessKey")
-    return session_get_by_ref(requester=keypair, ref=ref, owner_access_key=owner)
+    return session_get_by_ref(
+        requester=keypair, ref=ref, action=SessionAction.VIEW, owner_access_key=owner
+    )
 
 
 def _scope(request: HttpRequest) -> set[str]:
