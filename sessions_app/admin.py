@@ -10,7 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import User
+from backendai_site.accounts.selectors import user_watched_domain_id
 
 from .enums import SessionAction, SessionStatus
 from .models import Kernel, Session, SessionStatusHistory, SessionTemplate
@@ -189,3 +191,11 @@ class SessionTemplateAdmin(admin.ModelAdmin):
     list_display = ("name", "domain", "project", "user", "is_active", "created_at")
     list_filter = ("is_active", "domain")
     search_fields = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionTemplate]:
+        qs = super().get_queryset(request)
+        user = cast(User, request.user)
+        if user.role == UserRole.SUPERADMIN:
+            return qs
+        domain_id = user_watched_domain_id(user=user)
+        return qs if domain_id is None else qs.filter(domain_id=domain_id)
