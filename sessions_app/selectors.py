@@ -117,8 +117,9 @@ def session_get_by_ref(
         base = base.filter(access_key_id=owner_access_key)
     elif owner_access_key:
         base = base.filter(access_key_id=requester.access_key)
-    session = _session_find(base, requester=requester, ref=ref, by_owner=bool(owner_access_key),
-                            live_only=live_only)  # fmt: skip
+    session = _session_find(
+        base, requester=requester, ref=ref, by_owner=bool(owner_access_key), live_only=live_only
+    )
     if action != SessionAction.VIEW and not getattr(session, "permitted", False):
         raise SessionActionNotPermitted(data={"action": str(action)})
     return session

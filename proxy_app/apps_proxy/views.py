@@ -65,12 +65,10 @@ def console_app_open(request: HttpRequest, session_id: UUID, app: str) -> HttpRe
     A session the user may not even view is not found (404); one they may only view (a
     monitor's) is forbidden (403)."""
     user = request.user
-    session = (
-        sessions_for(user, SessionAction.VIEW).filter(pk=session_id).first()
-        if isinstance(user, User)
-        else None
-    )
-    if session is None or not isinstance(user, User):
+    if not isinstance(user, User):
+        raise Http404("No such session.")
+    session = sessions_for(user, SessionAction.VIEW).filter(pk=session_id).first()
+    if session is None:
         raise Http404("No such session.")
     try:
         link = app_link_issue(
