@@ -1,11 +1,17 @@
-"""Vocabularies of the agents app; each status enum owns its named status sets."""
+"""Vocabularies of the agents app; each status enum owns its named status sets.
+
+Free of Django models (the agent daemon imports it): the choices base is
+`backendai_site.common.choices.TextChoices`, not `django.db.models.TextChoices`.
+"""
 
 from __future__ import annotations
 
-from django.db import models
+from enum import StrEnum
+
+from backendai_site.common.choices import TextChoices
 
 
-class AgentStatus(models.TextChoices):
+class AgentStatus(TextChoices):
     ALIVE = "ALIVE", "Alive"
     LOST = "LOST", "Lost"
     RESTARTING = "RESTARTING", "Restarting"
@@ -26,19 +32,19 @@ class AgentStatus(models.TextChoices):
         return frozenset({cls.ALIVE, cls.RESTARTING})
 
 
-class SchedulerKind(models.TextChoices):
+class SchedulerKind(TextChoices):
     FIFO = "fifo", "FIFO"
     LIFO = "lifo", "LIFO"
     DRF = "drf", "Dominant resource fairness"
 
 
-class AgentSelectionStrategy(models.TextChoices):
+class AgentSelectionStrategy(TextChoices):
     CONCENTRATED = "concentrated", "Concentrated"
     DISPERSED = "dispersed", "Dispersed"
     ROUNDROBIN = "roundrobin", "Round-robin"
 
 
-class SessionType(models.TextChoices):
+class SessionType(TextChoices):
     """Session types a resource group may allow (the sessions app owns sessions themselves)."""
 
     INTERACTIVE = "interactive", "Interactive"
@@ -46,13 +52,13 @@ class SessionType(models.TextChoices):
     INFERENCE = "inference", "Inference"
 
 
-class SlotType(models.TextChoices):
+class SlotType(TextChoices):
     COUNT = "count", "Count"
     BYTES = "bytes", "Bytes"
     UNIQUE = "unique", "Unique device"
 
 
-class RegistryType(models.TextChoices):
+class RegistryType(TextChoices):
     DOCKER = "docker", "Docker Registry HTTP API v2"
 
 
@@ -64,3 +70,19 @@ EVENTS_QUEUE = "events"
 def agent_queue_name(agent_id: str) -> str:
     """The Celery queue an agent consumes its commands from."""
     return f"agent.{agent_id}"
+
+
+class AgentCommand(StrEnum):
+    """The commands the manager sends to an agent (Celery task `agent.<command>` on its queue)."""
+
+    CREATE_KERNEL = "create_kernel"
+    DESTROY_KERNEL = "destroy_kernel"
+    RESTART_KERNEL = "restart_kernel"
+    GET_LOGS = "get_logs"
+    LIST_FILES = "list_files"
+    PULL_IMAGE = "pull_image"
+    RECONCILE = "reconcile"
+
+    @property
+    def task_name(self) -> str:
+        return f"agent.{self.value}"

@@ -14,6 +14,7 @@ from celery import shared_task
 from django.conf import settings
 
 from . import events
+from .enums import AgentCommand
 from .schemas import (
     AgentHeartbeat,
     AgentStarted,
@@ -47,7 +48,7 @@ def agent_started(payload: dict[str, Any]) -> None:
     # removes anything, so a manager that is down never makes it delete kernels.
     agent_command_send(
         agent_id=started.agent_id,
-        command="reconcile",
+        command=AgentCommand.RECONCILE,
         payload=Reconcile(destroy_kernel_ids=unknown),
     )
 

@@ -42,7 +42,7 @@ def rest_once(bs: BenchSession) -> float:
 
 
 async def runner_once(bs: BenchSession) -> float:
-    from agents_app.runtime.runner_client import RunnerClient
+    from agents_app.kernel_runner.client import RunnerClient
 
     started = time.perf_counter()
     async with RunnerClient("127.0.0.1", bs.runner_port, bs.runner_secret) as runner:

@@ -23,7 +23,7 @@ REQUEST = b"GET /blob.bin HTTP/1.0\r\nHost: bench\r\n\r\n"
 
 
 async def prepare(bs: BenchSession) -> None:
-    from agents_app.runtime.runner_client import RunnerClient
+    from agents_app.kernel_runner.client import RunnerClient
 
     async with RunnerClient("127.0.0.1", bs.runner_port, bs.runner_secret) as runner:
         blob = os.urandom(SIZE)

@@ -18,7 +18,7 @@ from bench._stack import percentile, verdict
 
 
 async def measure(bs: BenchSession, samples: int, warmup: int) -> tuple[list[float], list[float]]:
-    from agents_app.runtime.runner_client import RunnerClient
+    from agents_app.kernel_runner.client import RunnerClient
 
     ours: list[float] = []
     raw: list[float] = []

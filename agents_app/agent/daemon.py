@@ -2,7 +2,9 @@
 
 Transport-free on purpose: events leave through an `EventSender` and replies through a
 `Replier`, so tests can run every handler without a broker, and nothing here imports Django's
-ORM (the daemon never opens the database). `celery_app.py` wires the handlers to Celery tasks.
+ORM (the daemon never opens the database). `transport.py` wires the handlers to Celery tasks.
+Kernels are run through the runtime protocol (`agents_app.runtime.protocol.Runtime`) in its own
+terms: `KernelSpec` in, `KernelInfo` out, `agents_app.runtime.errors` raised.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import logging
 import math
 import platform
+import secrets
 import threading
 import uuid
 from collections import defaultdict
@@ -30,6 +33,16 @@ from agents_app.accelerators import (
 )
 from agents_app.accelerators.base import AcceleratorPlugin
 from agents_app.imageref import normalize_architecture
+from agents_app.runtime.errors import KernelNotFound
+from agents_app.runtime.models import (
+    LABEL_ALLOCATIONS,
+    RUNNER_SERVICE_NAME,
+    KernelInfo,
+    KernelSpec,
+    KernelStatus,
+    Mount,
+)
+from agents_app.runtime.protocol import Runtime
 from agents_app.schemas import (
     AgentHeartbeat,
     AgentStarted,
@@ -41,9 +54,12 @@ from agents_app.schemas import (
     KernelCreationFailed,
     KernelRef,
     KernelStarted,
+    KernelStat,
     KernelTerminated,
     ListFiles,
+    LocalImage,
     Message,
+    PublishedPort,
     PullImage,
     Reconcile,
     ReportedKernel,
@@ -52,10 +68,12 @@ from agents_app.schemas import (
 from backendai_site.common.errors import BackendError
 from backendai_site.common.resource_slot import ResourceSlot
 
-from .backend import ALLOCATIONS_LABEL, KernelBackend, KernelLaunch, KernelNotFound, KernelState
 from .config import AgentConfig
 
 log = logging.getLogger(__name__)
+
+RUNNER_CONTAINER_PORT = 2000
+MIN_MEMORY_BYTES = 6 * 1024 * 1024
 
 
 class EventSender(Protocol):
@@ -85,19 +103,19 @@ class AgentDaemon:
         self,
         *,
         config: AgentConfig,
-        backend: KernelBackend,
+        runtime: Runtime,
         sender: EventSender,
         replier: Replier | None = None,
         plugins: PluginSet | None = None,
     ) -> None:
         self.config = config
-        self.backend = backend
+        self.runtime = runtime
         self.sender = sender
         self.replier = replier
         self.plugins = plugins or build_plugins(config)
         self.boot_id = uuid.uuid4().hex
         self.architecture = normalize_architecture(platform.machine())
-        self.kernels: dict[str, KernelState] = {}
+        self.kernels: dict[str, KernelInfo] = {}
         self._kernels_lock = threading.Lock()
         self._kernel_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self.stopping = threading.Event()
@@ -131,16 +149,51 @@ class AgentDaemon:
             "images": self._local_images(),
         }
 
-    def _local_images(self) -> list[Any]:
+    def _local_images(self) -> list[LocalImage]:
+        """The runtime's images, one entry per tag."""
         try:
-            return self.backend.local_images()
+            images = self.runtime.list_images()
         except Exception:
             log.exception("listing local images failed", extra=self._ctx())
             return []
+        return [
+            LocalImage(
+                ref=ref,
+                digest=image.digest or image.id,
+                architecture=self.architecture,
+                labels=image.labels,
+                size_bytes=image.size_bytes,
+            )
+            for image in images
+            for ref in image.tags or [image.name]
+        ]
+
+    def _kernel_stats(self) -> list[KernelStat]:
+        """Usage of the running kernels (a kernel whose stats cannot be read is left out)."""
+        result: list[KernelStat] = []
+        for info in self.runtime.list_kernels():
+            if not info.running:
+                continue
+            try:
+                stats = self.runtime.container_stats(info.kernel_id)
+            except Exception:
+                log.debug("no stats", extra=self._ctx(info.kernel_id))
+                continue
+            result.append(
+                KernelStat(
+                    kernel_id=info.kernel_id,
+                    container_id=info.container_id or "",
+                    status=str(info.status),
+                    cpu_used_seconds=stats.cpu_used_seconds,
+                    mem_bytes=stats.memory_bytes,
+                    mem_limit_bytes=stats.memory_limit_bytes,
+                )
+            )
+        return result
 
     def heartbeat_payload(self) -> AgentHeartbeat:
         try:
-            stats = self.backend.stats()
+            stats = self._kernel_stats()
         except Exception:
             log.exception("reading kernel stats failed", extra=self._ctx())
             stats = []
@@ -149,13 +202,13 @@ class AgentDaemon:
     # --- life cycle ---------------------------------------------------------------------------
     def recover(self) -> AgentStarted:
         """Adopt this agent's labelled containers; report dead ones terminated and clean them."""
-        found = self.backend.adopt()
+        found = self.runtime.adopt()
         reported: list[ReportedKernel] = []
         for state in found:
             reported.append(
                 ReportedKernel(
                     kernel_id=state.kernel_id,
-                    container_id=state.container_id,
+                    container_id=state.container_id or "",
                     running=state.running,
                     exit_code=state.exit_code,
                     oom_killed=state.oom_killed,
@@ -212,12 +265,12 @@ class AgentDaemon:
             )
         except Exception:
             log.exception("could not announce shutdown", extra=self._ctx())
-        self.backend.close()
+        self.runtime.close()
 
     def check_kernels(self) -> list[str]:
         """Report and clean up kernels whose containers stopped on their own (exit, OOM)."""
         try:
-            current = {state.kernel_id: state for state in self.backend.kernels()}
+            current = {state.kernel_id: state for state in self.runtime.list_kernels()}
         except Exception:
             log.exception("listing kernels failed", extra=self._ctx())
             return []
@@ -232,12 +285,12 @@ class AgentDaemon:
                 if kernel_id not in self.kernels:
                     continue  # destroyed meanwhile by a command
                 if state is None:
-                    state = KernelState(kernel_id=kernel_id, container_id="", running=False)
+                    state = KernelInfo(kernel_id=kernel_id, status=KernelStatus.GONE)
                 self._finish(state, reason="self-terminated")
                 ended.append(kernel_id)
         return ended
 
-    def _finish(self, state: KernelState, *, reason: str) -> None:
+    def _finish(self, state: KernelInfo, *, reason: str) -> None:
         """Report a dead kernel terminated, then remove its container and free its resources."""
         log.info(
             "kernel ended",
@@ -255,7 +308,7 @@ class AgentDaemon:
             ),
         )
         with contextlib.suppress(KernelNotFound):
-            self.backend.destroy(state.kernel_id, timeout=0)
+            self.runtime.destroy_kernel(state.kernel_id, timeout=0)
         self._forget(state.kernel_id)
 
     def _forget(self, kernel_id: str) -> None:
@@ -263,20 +316,20 @@ class AgentDaemon:
             self.kernels.pop(kernel_id, None)
         self.plugins.release(kernel_id)
 
-    def _emit_started(self, state: KernelState, *, adopted: bool = False) -> None:
+    def _emit_started(self, state: KernelInfo, *, adopted: bool = False) -> None:
         self.sender.send(
             "kernel_started",
             KernelStarted(
                 agent_id=self.config.id,
                 kernel_id=state.kernel_id,
                 session_id=state.session_id,
-                container_id=state.container_id,
+                container_id=state.container_id or "",
                 host=self.config.advertised_host,
-                ports=state.ports,
+                ports=_published_ports(state),
                 allocations={
-                    "cpu_ids": state.cpu_ids,
-                    "mem_bytes": state.mem_bytes,
-                    "plugins": json.loads(state.labels.get(ALLOCATIONS_LABEL, "[]")),
+                    "cpu_ids": list(state.cpu_set),
+                    "mem_bytes": state.memory_bytes,
+                    "plugins": json.loads(state.labels.get(LABEL_ALLOCATIONS, "[]")),
                 },
                 adopted=adopted,
             ),
@@ -306,7 +359,7 @@ class AgentDaemon:
             existing = self.kernels.get(request.kernel_id)
             if existing is not None:  # redelivered: answer again, create nothing
                 self._emit_started(existing)
-                return {"container_id": existing.container_id, "created": False}
+                return {"container_id": existing.container_id or "", "created": False}
             try:
                 state = self._create(request)
             except Exception as exc:
@@ -330,34 +383,33 @@ class AgentDaemon:
                 self.kernels[request.kernel_id] = state
             self._emit_started(state)
             log.info("kernel created", extra=self._ctx(request.kernel_id))
-            return {"container_id": state.container_id, "created": True}
+            return {"container_id": state.container_id or "", "created": True}
 
-    def _create(self, request: CreateKernel) -> KernelState:
+    def _create(self, request: CreateKernel) -> KernelInfo:
         requested = ResourceSlot(request.resources.items())
         if not requested.is_nonnegative():
             raise InsufficientResource("negative resource request")
         allocations = self.plugins.allocate(request.kernel_id, requested)
         args = self.plugins.container_args(allocations)
-        launch = KernelLaunch(
+        spec = KernelSpec(
             kernel_id=request.kernel_id,
             session_id=request.session_id,
             owner_access_key=request.owner_access_key,
+            agent_id=self.config.id,
             image=request.image,
             cpu_count=max(1, math.ceil(requested.get_or_zero("cpu"))),
-            mem_bytes=int(requested.get_or_zero("mem")),
+            memory_bytes=max(int(requested.get_or_zero("mem")), MIN_MEMORY_BYTES),
             environ={**request.environ, **args.environ},
+            mounts=[Mount(**mount) for mount in request.mounts],
+            runner_secret=request.kernel_secret or secrets.token_urlsafe(24),
             labels={
                 **args.labels,
-                ALLOCATIONS_LABEL: json.dumps([a.to_json() for a in allocations]),
+                LABEL_ALLOCATIONS: json.dumps([a.to_json() for a in allocations]),
             },
-            kernel_secret=request.kernel_secret,
-            bootstrap_script=request.bootstrap_script,
-            startup_command=request.startup_command,
-            mounts=request.mounts,
             cluster_hostname=request.cluster_hostname,
             network=request.network,
         )
-        return self.backend.create(launch)
+        return self.runtime.create_kernel(spec)
 
     def cmd_destroy_kernel(self, raw: dict[str, Any]) -> dict[str, Any]:
         request = DestroyKernel.model_validate(raw)
@@ -366,11 +418,14 @@ class AgentDaemon:
     def _destroy(self, kernel_id: str, session_id: str, reason: str) -> dict[str, Any]:
         with self._kernel_locks[kernel_id]:
             try:
-                final = self.backend.destroy(kernel_id, timeout=self.config.stop_timeout)
+                final = self.runtime.destroy_kernel(kernel_id, timeout=self.config.stop_timeout)
+            except KernelNotFound:
+                final = None
+            if final is None or (final.status == KernelStatus.GONE and not final.container_id):
+                exit_code, oom = None, False  # already gone: say so again (Celery may redeliver)
+            else:
                 exit_code, oom = final.exit_code, final.oom_killed
                 session_id = session_id or final.session_id
-            except KernelNotFound:  # already gone: say so again (Celery may redeliver)
-                exit_code, oom = None, False
             self._forget(kernel_id)
             self.sender.send(
                 "kernel_terminated",
@@ -389,24 +444,31 @@ class AgentDaemon:
     def cmd_restart_kernel(self, raw: dict[str, Any]) -> dict[str, Any]:
         request = KernelRef.model_validate(raw)
         with self._kernel_locks[request.kernel_id]:
-            state = self.backend.restart(request.kernel_id)
+            state = self.runtime.restart_kernel(request.kernel_id, timeout=self.config.stop_timeout)
             with self._kernels_lock:
                 self.kernels[request.kernel_id] = state
             self._emit_started(state)
-            return {"container_id": state.container_id}
+            return {"container_id": state.container_id or ""}
 
     def cmd_get_logs(self, raw: dict[str, Any]) -> dict[str, Any]:
         request = GetLogs.model_validate(raw)
-        return {"logs": self.backend.logs(request.kernel_id, tail=request.tail)}
+        return {"logs": str(self.runtime.get_logs(request.kernel_id, tail=request.tail))}
 
     def cmd_list_files(self, raw: dict[str, Any]) -> dict[str, Any]:
         request = ListFiles.model_validate(raw)
-        return {"files": self.backend.list_files(request.kernel_id, request.path)}
+        entries = self.runtime.list_files(request.kernel_id, request.path)
+        return {"files": [entry.model_dump(mode="json") for entry in entries]}
 
     def cmd_pull_image(self, raw: dict[str, Any]) -> dict[str, Any]:
         request = PullImage.model_validate(raw)
         try:
-            digest = self.backend.pull(request.ref, request.username, request.password)
+            auth = (
+                {"username": request.username, "password": request.password}
+                if request.username
+                else None
+            )
+            image = self.runtime.pull_image(request.ref, auth=auth)
+            digest = str(image.digest or image.id)
         except Exception as exc:
             log.warning("image pull failed", extra=self._ctx(ref=request.ref, error=str(exc)))
             self.sender.send(
@@ -433,8 +495,34 @@ class AgentDaemon:
         return {"destroyed": destroyed}
 
 
+def _published_ports(info: KernelInfo) -> list[PublishedPort]:
+    """The runner's and the service apps' published ports, as the manager's events name them."""
+    ports: list[PublishedPort] = []
+    if info.runner_port is not None:
+        ports.append(
+            PublishedPort(
+                name=RUNNER_SERVICE_NAME,
+                protocol="tcp",
+                container_port=RUNNER_CONTAINER_PORT,
+                host_port=info.runner_port,
+            )
+        )
+    for service in info.service_ports:
+        host_port = info.host_ports.get(service.name)
+        if host_port is not None and service.container_ports:
+            ports.append(
+                PublishedPort(
+                    name=service.name,
+                    protocol=service.protocol,
+                    container_port=service.container_ports[0],
+                    host_port=host_port,
+                )
+            )
+    return ports
+
+
 def _allocations_from_labels(labels: dict[str, str]) -> list[Allocation]:
-    raw = labels.get(ALLOCATIONS_LABEL)
+    raw = labels.get(LABEL_ALLOCATIONS)
     if not raw:
         return []
     try:

@@ -10,8 +10,9 @@ import logging
 from collections.abc import Callable
 
 from agents_app.enums import agent_queue_name
+from agents_app.runtime.docker_runtime import DockerRuntime, DockerRuntimeConfig
+from agents_app.runtime.protocol import Runtime
 
-from .backend import KernelBackend
 from .config import AgentConfig
 from .daemon import AgentDaemon
 from .transport import CeleryEventSender, RedisReplier, make_agent_celery, register_commands
@@ -19,23 +20,31 @@ from .transport import CeleryEventSender, RedisReplier, make_agent_celery, regis
 log = logging.getLogger(__name__)
 
 
-def default_backend(config: AgentConfig) -> KernelBackend:
-    from .docker_backend import DockerBackend
-
-    return DockerBackend(config)
+def docker_runtime(config: AgentConfig) -> Runtime:
+    """The Docker runtime for this agent's declared CPUs, ports and scratch root."""
+    return DockerRuntime(
+        DockerRuntimeConfig(
+            agent_id=config.id,
+            scratch_root=config.scratch_dir(),
+            cpu_ids=config.effective_cpu_ids(),
+            exclusive_cpus=config.exclusive_cpus,
+            port_range=config.port_range,
+            advertised_host=config.advertised_host,
+            docker_base_url=config.docker_socket or None,
+        )
+    )
 
 
 def run_agent(
     config: AgentConfig,
     *,
     broker_url: str,
-    backend_factory: Callable[[AgentConfig], KernelBackend] = default_backend,
+    runtime_factory: Callable[[AgentConfig], Runtime] = docker_runtime,
 ) -> int:
     app = make_agent_celery(agent_id=config.id, broker_url=broker_url)
-    backend = backend_factory(config)
     daemon = AgentDaemon(
         config=config,
-        backend=backend,
+        runtime=runtime_factory(config),
         sender=CeleryEventSender(app),
         replier=RedisReplier(broker_url),
     )

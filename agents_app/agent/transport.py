@@ -14,7 +14,7 @@ import redis
 from celery import Celery
 from pydantic import BaseModel
 
-from agents_app.enums import EVENTS_QUEUE, agent_queue_name
+from agents_app.enums import EVENTS_QUEUE, AgentCommand, agent_queue_name
 from agents_app.schemas import CommandReply, Message
 
 if TYPE_CHECKING:
@@ -22,15 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AGENT_COMMANDS = (
-    "create_kernel",
-    "destroy_kernel",
-    "restart_kernel",
-    "get_logs",
-    "list_files",
-    "pull_image",
-    "reconcile",
-)
 REPLY_TTL_SECONDS = 300
 
 
@@ -56,12 +47,12 @@ def make_agent_celery(*, agent_id: str, broker_url: str) -> Celery:
 
 def register_commands(app: Celery, daemon: AgentDaemon) -> None:
     """One task `agent.<command>` per command, each calling the daemon's handler."""
-    for command in AGENT_COMMANDS:
+    for command in AgentCommand:
 
-        def run(payload: dict[str, Any], _command: str = command) -> None:
+        def run(payload: dict[str, Any], _command: str = command.value) -> None:
             daemon.handle(_command, payload)
 
-        app.task(name=f"agent.{command}", ignore_result=True)(run)
+        app.task(name=command.task_name, ignore_result=True)(run)
 
 
 class CeleryEventSender:

@@ -1,12 +1,14 @@
 """Container runtime for the agent: the only package that imports the `docker` SDK.
 
 Runs inside the agent daemon, which never opens the database: nothing here imports Django.
-See docs/design/0001-kernel-runner.md.
+See docs/design/0001-kernel-runner.md and 0005-agent-runtime.md. The package exports the
+runtime's vocabulary (protocol, models, errors, pools); the Docker implementation is imported
+from `agents_app.runtime.docker_runtime` by whoever runs kernels, so that importing the
+vocabulary (the web role, the runner client) loads no Docker SDK.
 """
 
 from __future__ import annotations
 
-from .docker_runtime import DockerRuntime, DockerRuntimeConfig
 from .errors import (
     FileAccessError,
     ImageNotFound,
@@ -32,14 +34,10 @@ from .models import (
 )
 from .pools import CpuPool, PortPool
 from .protocol import Runtime
-from .runner_client import ExecResult, PtyHandle, RunnerClient, wait_runner_ready
 
 __all__ = [
     "ContainerStats",
     "CpuPool",
-    "DockerRuntime",
-    "DockerRuntimeConfig",
-    "ExecResult",
     "FileAccessError",
     "FileEntry",
     "ImageInfo",
@@ -52,9 +50,7 @@ __all__ = [
     "Mount",
     "PoolExhausted",
     "PortPool",
-    "PtyHandle",
     "RunnerAuthFailed",
-    "RunnerClient",
     "RunnerRequestError",
     "RunnerUnavailable",
     "Runtime",
@@ -62,5 +58,4 @@ __all__ = [
     "ServicePort",
     "format_service_ports_label",
     "parse_service_ports_label",
-    "wait_runner_ready",
 ]

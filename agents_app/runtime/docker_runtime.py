@@ -29,6 +29,7 @@ from docker.types import Mount as DockerMount
 from pydantic import BaseModel, Field
 
 from agents_app.kernel_runner import RUNNER_PATH
+from agents_app.kernel_runner.client import wait_runner_ready
 
 from .errors import (
     FileAccessError,
@@ -58,13 +59,12 @@ from .models import (
     parse_service_ports_label,
 )
 from .pools import CpuPool, PortPool
-from .runner_client import wait_runner_ready
 
 log = logging.getLogger(__name__)
 _NETWORK_LOCK = threading.Lock()
 
 CONTAINER_WORKDIR = "/home/work"
-CONTAINER_RUNNER_PATH = "/opt/bai/runner.py"
+CONTAINER_RUNNER_PATH = "/opt/bai/bai_runner"  # the package directory, run as a script
 _PORT_CONFLICT_HINTS = ("port is already allocated", "address already in use")
 _START_ATTEMPTS = 3
 

@@ -16,6 +16,7 @@ LABEL_SERVICE_PORTS = "ai.backend.service-ports"
 LABEL_RUNTIME_PATH = "ai.backend.runtime-path"
 LABEL_RUNNER_PORT = "ai.backend.runner-port"
 LABEL_CLUSTER_HOSTNAME = "ai.backend.cluster-hostname"
+LABEL_ALLOCATIONS = "ai.backend.agent.allocations"  # the agent's accelerator allocations (JSON)
 
 RUNNER_SERVICE_NAME = "runner"
 

@@ -1,4 +1,9 @@
-"""The runtime protocol the agent daemon codes against (DockerRuntime implements it)."""
+"""The runtime protocol the agent daemon codes against (DockerRuntime implements it).
+
+Its models (`models.py`) and errors (`errors.py`) are the agent side's only names for a kernel,
+its launch spec, its state and its failures; tests may pass any object that satisfies it.
+Every method is idempotent.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ class Runtime(Protocol):
     def remove_orphans(self, known_ids: Iterable[str]) -> list[str]: ...
 
     def list_images(self) -> list[ImageInfo]: ...
+
+    def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> ImageInfo: ...
 
     def container_stats(self, kernel_id: str) -> ContainerStats: ...
 

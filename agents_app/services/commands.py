@@ -13,7 +13,7 @@ import uuid
 
 from django.conf import settings
 
-from agents_app.enums import agent_queue_name
+from agents_app.enums import AgentCommand, agent_queue_name
 from agents_app.schemas import Command, CommandReply
 from backendai_site.celery import app
 from backendai_site.common.errors import ServiceUnavailable
@@ -21,17 +21,6 @@ from backendai_site.common.redis import get_redis
 
 log = logging.getLogger(__name__)
 
-AGENT_COMMANDS = frozenset(
-    {
-        "create_kernel",
-        "destroy_kernel",
-        "restart_kernel",
-        "get_logs",
-        "list_files",
-        "pull_image",
-        "reconcile",
-    }
-)
 REPLY_KEY_PREFIX = "bai:agent-reply:"
 
 
@@ -40,13 +29,15 @@ class AgentNotResponding(ServiceUnavailable):
     title = "The agent did not answer in time."
 
 
-def agent_command_send(*, agent_id: str, command: str, payload: Command) -> None:
+def agent_command_send(*, agent_id: str, command: AgentCommand | str, payload: Command) -> None:
     """Queue `command` for `agent_id` (call inside `transaction.on_commit` when it follows a
     write)."""
-    if command not in AGENT_COMMANDS:
-        raise ValueError(f"unknown agent command: {command}")
+    try:
+        task_name = AgentCommand(command).task_name
+    except ValueError:
+        raise ValueError(f"unknown agent command: {command}") from None
     app.send_task(
-        f"agent.{command}",
+        task_name,
         args=[payload.model_dump(mode="json")],
         queue=agent_queue_name(agent_id),
     )
@@ -54,7 +45,7 @@ def agent_command_send(*, agent_id: str, command: str, payload: Command) -> None
 
 
 def agent_command_call(
-    *, agent_id: str, command: str, payload: Command, timeout: float | None = None
+    *, agent_id: str, command: AgentCommand | str, payload: Command, timeout: float | None = None
 ) -> CommandReply:
     """Send `command` and wait for the agent's reply (raises AgentNotResponding)."""
     if timeout is None:

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from asgiref.sync import async_to_sync, sync_to_async
 
-from agents_app.runtime.runner_client import RunnerClient
+from agents_app.kernel_runner.client import RunnerClient
 from backendai_site.accounts.models import User
 from backendai_site.common.errors import (
     InvalidAPIParameters,

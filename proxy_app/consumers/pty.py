@@ -14,8 +14,8 @@ import logging
 
 from pydantic import ValidationError
 
+from agents_app.kernel_runner.client import PtyHandle, RunnerClient
 from agents_app.runtime.errors import RunnerRequestError, RunnerUnavailable
-from agents_app.runtime.runner_client import PtyHandle, RunnerClient
 from backendai_site.common.errors import InvalidAPIParameters
 from proxy_app.schemas import (
     PtyPing,

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from django.db import transaction
 
-from agents_app.runtime.runner_client import RunnerClient
+from agents_app.kernel_runner.client import RunnerClient
 from sessions_app.enums import KernelRole, SessionResult, SessionStatus, SessionType
 from sessions_app.models import Kernel, Session
 

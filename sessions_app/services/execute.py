@@ -22,8 +22,8 @@ from typing import Any, Literal
 from asgiref.sync import sync_to_async
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents_app.kernel_runner.client import ExecResult, RunnerClient
 from agents_app.runtime.errors import RunnerAuthFailed, RunnerRequestError, RunnerUnavailable
-from agents_app.runtime.runner_client import ExecResult, RunnerClient
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.errors import (
     Conflict,
@@ -178,9 +178,8 @@ def kernel_endpoint_resolve(
 kernel_endpoint_resolve_async = sync_to_async(kernel_endpoint_resolve)
 
 
-@contextlib.asynccontextmanager
-async def runner_connect(endpoint: KernelEndpoint) -> AsyncIterator[RunnerClient]:
-    """An authenticated runner connection; runner failures become domain errors."""
+async def _runner_open(endpoint: KernelEndpoint) -> RunnerClient:
+    """Connect and authenticate to the kernel's runner (the one way both helpers below use)."""
     client = RunnerClient(endpoint.host, endpoint.runner_port, endpoint.secret, connect_timeout=5)
     try:
         await client.connect()
@@ -190,6 +189,13 @@ async def runner_connect(endpoint: KernelEndpoint) -> AsyncIterator[RunnerClient
             extra={"session_id": str(endpoint.session_id), "error": str(exc)},
         )
         raise KernelRunnerUnavailable() from exc
+    return client
+
+
+@contextlib.asynccontextmanager
+async def runner_connect(endpoint: KernelEndpoint) -> AsyncIterator[RunnerClient]:
+    """An authenticated runner connection; runner failures become domain errors."""
+    client = await _runner_open(endpoint)
     try:
         yield client
     except RunnerRequestError as exc:
@@ -210,32 +216,19 @@ _shared_runners: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-def _alive(client: RunnerClient) -> bool:
-    task = client._read_task
-    return client._writer is not None and task is not None and not task.done()
-
-
 async def _shared_runner(endpoint: KernelEndpoint) -> RunnerClient:
     clients = _shared_runners.setdefault(asyncio.get_running_loop(), OrderedDict())
     key = (endpoint.kernel_id, endpoint.host, endpoint.runner_port, endpoint.secret)
     client = clients.get(key)
-    if client is not None and _alive(client):
+    if client is not None and client.connected:
         clients.move_to_end(key)
         return client
     if client is not None:
         clients.pop(key, None)
         await client.close()
-    client = RunnerClient(endpoint.host, endpoint.runner_port, endpoint.secret, connect_timeout=5)
-    try:
-        await client.connect()
-    except (RunnerUnavailable, RunnerAuthFailed) as exc:
-        log.warning(
-            "kernel runner unreachable",
-            extra={"session_id": str(endpoint.session_id), "error": str(exc)},
-        )
-        raise KernelRunnerUnavailable() from exc
+    client = await _runner_open(endpoint)
     current = clients.get(key)
-    if current is not None and _alive(current):  # a concurrent caller connected first
+    if current is not None and current.connected:  # a concurrent caller connected first
         await client.close()
         return current
     clients[key] = client

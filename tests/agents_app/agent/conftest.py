@@ -1,4 +1,4 @@
-"""An in-memory KernelBackend and a recording event sender for daemon tests (no Docker, no DB).
+"""An in-memory Runtime and a recording event sender for daemon tests (no Docker, no DB).
 
 The real Docker runtime is exercised by tests/integration; these tests pin the daemon's own
 logic: idempotency, events, recovery and allocation.
@@ -6,103 +6,132 @@ logic: idempotency, events, recovery and allocation.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from agents_app.agent.backend import KernelLaunch, KernelNotFound, KernelState
 from agents_app.agent.config import AgentConfig, MockAcceleratorConfig
 from agents_app.agent.daemon import AgentDaemon
-from agents_app.schemas import CommandReply, KernelStat, LocalImage, Message, PublishedPort
+from agents_app.runtime.errors import KernelNotFound
+from agents_app.runtime.models import (
+    ContainerStats,
+    FileEntry,
+    ImageInfo,
+    KernelInfo,
+    KernelSpec,
+    KernelStatus,
+)
+from agents_app.schemas import CommandReply, Message
 
 
 class InMemoryBackend:
+    """Satisfies `agents_app.runtime.protocol.Runtime` with plain dicts."""
+
     def __init__(self) -> None:
-        self.containers: dict[str, KernelState] = {}
-        self.launches: list[KernelLaunch] = []
+        self.containers: dict[str, KernelInfo] = {}
+        self.launches: list[KernelSpec] = []
         self.fail_next: Exception | None = None
         self.closed = False
 
-    def create(self, launch: KernelLaunch) -> KernelState:
-        if launch.kernel_id in self.containers:
-            return self.containers[launch.kernel_id]
+    def create_kernel(self, spec: KernelSpec) -> KernelInfo:
+        if spec.kernel_id in self.containers:
+            return self.containers[spec.kernel_id]
         if self.fail_next is not None:
             exc, self.fail_next = self.fail_next, None
             raise exc
-        self.launches.append(launch)
-        state = KernelState(
-            kernel_id=launch.kernel_id,
-            container_id=f"c-{launch.kernel_id}",
-            running=True,
-            session_id=launch.session_id,
-            ports=[
-                PublishedPort(name="runner", protocol="tcp", container_port=2000, host_port=30001)
-            ],
-            labels=dict(launch.labels),
-            cpu_ids=list(range(launch.cpu_count)),
-            mem_bytes=launch.mem_bytes,
+        self.launches.append(spec)
+        info = KernelInfo(
+            kernel_id=spec.kernel_id,
+            container_id=f"c-{spec.kernel_id}",
+            status=KernelStatus.RUNNING,
+            session_id=spec.session_id,
+            host_ports={"runner": 30001},
+            runner_port=30001,
+            labels=dict(spec.labels),
+            cpu_set=list(range(spec.cpu_count)),
+            memory_bytes=spec.memory_bytes,
         )
-        self.containers[launch.kernel_id] = state
-        return state
+        self.containers[spec.kernel_id] = info
+        return info
 
-    def destroy(self, kernel_id: str, timeout: float) -> KernelState:
-        state = self.containers.pop(kernel_id, None)
-        if state is None:
-            raise KernelNotFound(kernel_id)
-        return replace(
-            state, running=False, exit_code=state.exit_code if state.exit_code is not None else 0
-        )
+    def destroy_kernel(self, kernel_id: str, timeout: float = 10.0) -> KernelInfo:
+        info = self.containers.pop(kernel_id, None)
+        if info is None:
+            return KernelInfo(kernel_id=kernel_id, status=KernelStatus.GONE)
+        exit_code = info.exit_code if info.exit_code is not None else 0
+        return info.model_copy(update={"status": KernelStatus.EXITED, "exit_code": exit_code})
 
-    def restart(self, kernel_id: str) -> KernelState:
-        if kernel_id not in self.containers:
-            raise KernelNotFound(kernel_id)
-        self.containers[kernel_id] = replace(self.containers[kernel_id], running=True)
+    def restart_kernel(self, kernel_id: str, timeout: float = 10.0) -> KernelInfo:
+        info = self.get_kernel(kernel_id)
+        self.containers[kernel_id] = info.model_copy(update={"status": KernelStatus.RUNNING})
         return self.containers[kernel_id]
 
-    def state(self, kernel_id: str) -> KernelState:
+    def get_kernel(self, kernel_id: str) -> KernelInfo:
         try:
             return self.containers[kernel_id]
         except KeyError:
             raise KernelNotFound(kernel_id) from None
 
-    def adopt(self) -> list[KernelState]:
-        return list(self.containers.values())
-
-    def kernels(self) -> list[KernelState]:
-        return list(self.containers.values())
-
-    def stats(self) -> list[KernelStat]:
-        return [
-            KernelStat(kernel_id=k, container_id=s.container_id, status="running", mem_bytes=1024)
-            for k, s in self.containers.items()
-            if s.running
-        ]
-
-    def logs(self, kernel_id: str, tail: int | None = None) -> str:
-        self.state(kernel_id)
+    def get_logs(self, kernel_id: str, tail: int | None = None) -> str:
+        self.get_kernel(kernel_id)
         return "hello\n"
 
-    def list_files(self, kernel_id: str, path: str) -> list[dict[str, Any]]:
-        self.state(kernel_id)
-        return [{"name": "a.txt", "size": 1}]
+    def list_kernels(self) -> list[KernelInfo]:
+        return list(self.containers.values())
 
-    def local_images(self) -> list[LocalImage]:
+    def adopt(self) -> list[KernelInfo]:
+        return list(self.containers.values())
+
+    def remove_orphans(self, known_ids: Iterable[str]) -> list[str]:
+        orphans = [k for k in self.containers if k not in set(known_ids)]
+        for kernel_id in orphans:
+            del self.containers[kernel_id]
+        return orphans
+
+    def list_images(self) -> list[ImageInfo]:
+        ref = "backendai/python:3.11-debian"
+        labels = {"ai.backend.kernelspec": "1"}
+        return [ImageInfo(id="sha256:local", name=ref, tags=[ref], labels=labels)]
+
+    def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> ImageInfo:
+        return ImageInfo(id="sha256:local", name=ref, tags=[ref], digest="sha256:pulled")
+
+    def container_stats(self, kernel_id: str) -> ContainerStats:
+        self.get_kernel(kernel_id)
+        return ContainerStats(
+            kernel_id=kernel_id, cpu_percent=0.0, cpu_used_seconds=0.0, memory_bytes=1024
+        )
+
+    def list_files(self, kernel_id: str, path: str = ".") -> list[FileEntry]:
+        self.get_kernel(kernel_id)
         return [
-            LocalImage(ref="backendai/python:3.11-debian", labels={"ai.backend.kernelspec": "1"})
+            FileEntry(
+                name="a.txt",
+                path="a.txt",
+                is_dir=False,
+                size=1,
+                mode="-rw-r--r--",
+                modified_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
         ]
 
-    def pull(self, ref: str, username: str = "", password: str = "") -> str:
-        return "sha256:pulled"
+    def upload_file(self, kernel_id: str, path: str, data: bytes) -> None:
+        self.get_kernel(kernel_id)
+
+    def download_file(self, kernel_id: str, path: str) -> bytes:
+        self.get_kernel(kernel_id)
+        return b"a"
 
     def close(self) -> None:
         self.closed = True
 
     # test helpers ------------------------------------------------------------------------------
     def kill(self, kernel_id: str, *, exit_code: int, oom: bool = False) -> None:
-        self.containers[kernel_id] = replace(
-            self.containers[kernel_id], running=False, exit_code=exit_code, oom_killed=oom
+        self.containers[kernel_id] = self.containers[kernel_id].model_copy(
+            update={"status": KernelStatus.EXITED, "exit_code": exit_code, "oom_killed": oom}
         )
 
 
@@ -161,4 +190,4 @@ def daemon(
     sender: RecordingSender,
     replier: RecordingReplier,
 ) -> AgentDaemon:
-    return AgentDaemon(config=agent_config, backend=backend, sender=sender, replier=replier)
+    return AgentDaemon(config=agent_config, runtime=backend, sender=sender, replier=replier)

@@ -3,6 +3,7 @@ forbidden (no `django_db` mark: pytest-django raises on any query)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -40,7 +41,7 @@ class TestCreateKernel:
         assert (started.kernel_id, started.host) == ("k1", "127.0.0.1")
         assert started.ports[0].host_port == 30001
         assert backend.launches[0].cpu_count == 1
-        assert backend.launches[0].mem_bytes == 512 << 20
+        assert backend.launches[0].memory_bytes == 512 << 20
 
     def test_redelivered_create_makes_no_second_container(
         self, daemon: AgentDaemon, backend: InMemoryBackend, sender: RecordingSender
@@ -142,7 +143,7 @@ class TestRecovery:
         daemon.handle("create_kernel", create_payload("dead", resources={"cpu": "1", "mem": "1"}))
         backend.kill("dead", exit_code=3)
         sender = RecordingSender()
-        restarted = AgentDaemon(config=agent_config, backend=backend, sender=sender)
+        restarted = AgentDaemon(config=agent_config, runtime=backend, sender=sender)
 
         restarted.start()
 
@@ -160,7 +161,7 @@ class TestRecovery:
     ) -> None:
         daemon.handle("create_kernel", create_payload(resources={"cpu": "2", "mem": "1"}))
         sender = RecordingSender()
-        restarted = AgentDaemon(config=agent_config, backend=backend, sender=sender)
+        restarted = AgentDaemon(config=agent_config, runtime=backend, sender=sender)
         restarted.start()
 
         restarted.handle("create_kernel", create_payload("k2", resources={"cpu": "1", "mem": "1"}))
@@ -234,8 +235,9 @@ class TestNoDatabase:
         code = (
             "import sys;"
             "import agents_app.agent.runner, agents_app.agent.daemon, agents_app.agent.transport;"
-            "import agents_app.agent.docker_backend;"
-            "print(sorted(m for m in sys.modules if m.endswith('.models') and '_app' in m))"
+            "apps = ('agents_app', 'sessions_app', 'storage_app', 'proxy_app', 'backendai_site');"
+            "print(sorted(m for m in sys.modules if m.endswith('.models') and m.startswith(apps)"
+            " and m != 'agents_app.runtime.models'))"
         )
         env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
 
@@ -245,6 +247,28 @@ class TestNoDatabase:
 
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "[]"
+
+    def test_start_up_modules_import_no_django_model_module(self) -> None:
+        """`django.db.models` is what every model module imports: the daemon never loads it."""
+        code = (
+            "import json, sys;"
+            "import agents_app.agent.runner, agents_app.agent.daemon, agents_app.agent.transport;"
+            "import agents_app.agent.config, agents_app.enums, agents_app.schemas;"
+            "import agents_app.runtime, agents_app.accelerators, agents_app.kernel_runner.client;"
+            "apps = ('agents_app', 'sessions_app', 'storage_app', 'proxy_app', "
+            "'backendai_site.accounts');"
+            "print(json.dumps(sorted(m for m in sys.modules"
+            " if m == 'django.db.models' or m.startswith('django.db.models.')"
+            " or any(m in (a + '.models',) or m.startswith(a + '.models.') for a in apps))))"
+        )
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+        )
+
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == []
 
     def test_print_config_runs_without_the_database(
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

@@ -10,7 +10,7 @@ import pytest
 
 from agents_app.agent.config import AgentConfig
 from agents_app.agent.daemon import AgentDaemon
-from agents_app.agent.docker_backend import DockerBackend
+from agents_app.agent.runner import docker_runtime
 from agents_app.schemas import ImagePullResult, Message
 from tests.integration.agents.conftest import LoopbackRegistry, docker, import_labelled_image
 
@@ -39,7 +39,7 @@ class TestAgentPullsThroughRegistry:
         docker("rmi", ref)
         events = EventLog()
         config = AgentConfig(id="i-puller", scratch_root=tmp_path, capacity={"mem": "1g"})
-        daemon = AgentDaemon(config=config, backend=DockerBackend(config), sender=events)
+        daemon = AgentDaemon(config=config, runtime=docker_runtime(config), sender=events)
 
         try:
             daemon.handle("pull_image", {"ref": ref})
@@ -58,7 +58,7 @@ class TestAgentPullsThroughRegistry:
     ) -> None:
         events = EventLog()
         config = AgentConfig(id="i-puller2", scratch_root=tmp_path, capacity={"mem": "1g"})
-        daemon = AgentDaemon(config=config, backend=DockerBackend(config), sender=events)
+        daemon = AgentDaemon(config=config, runtime=docker_runtime(config), sender=events)
 
         daemon.handle("pull_image", {"ref": f"{loopback_registry.host}/bai/missing:0"})
 

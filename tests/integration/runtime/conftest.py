@@ -21,7 +21,8 @@ import docker
 import pytest
 from docker.errors import DockerException, ImageNotFound, NotFound
 
-from agents_app.runtime import DockerRuntime, DockerRuntimeConfig, KernelInfo, KernelSpec
+from agents_app.runtime import KernelInfo, KernelSpec
+from agents_app.runtime.docker_runtime import DockerRuntime, DockerRuntimeConfig
 from agents_app.runtime.models import LABEL_AGENT_ID
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

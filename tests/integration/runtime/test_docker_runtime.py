@@ -10,15 +10,15 @@ from typing import Any
 import docker
 import pytest
 
+from agents_app.kernel_runner.client import RunnerClient
 from agents_app.runtime import (
-    DockerRuntime,
     FileAccessError,
     KernelInfo,
     KernelSpec,
     KernelStatus,
-    RunnerClient,
     RunnerUnavailable,
 )
+from agents_app.runtime.docker_runtime import DockerRuntime
 from agents_app.runtime.models import LABEL_AGENT_ID, LABEL_KERNEL_ID
 
 pytestmark = pytest.mark.docker

@@ -11,15 +11,9 @@ from typing import Any
 
 import pytest
 
-from agents_app.runtime import (
-    DockerRuntime,
-    KernelInfo,
-    KernelSpec,
-    RunnerAuthFailed,
-    RunnerClient,
-    RunnerRequestError,
-    wait_runner_ready,
-)
+from agents_app.kernel_runner.client import RunnerClient, wait_runner_ready
+from agents_app.runtime import KernelInfo, KernelSpec, RunnerAuthFailed, RunnerRequestError
+from agents_app.runtime.docker_runtime import DockerRuntime
 
 pytestmark = pytest.mark.docker
 
@@ -88,7 +82,7 @@ class TestQueryMode:
         assert result.exit_code == 1
         assert result.stdout == "a\n"
         assert "ZeroDivisionError" in result.stderr
-        assert "runner.py" not in result.stderr
+        assert "bai_runner" not in result.stderr  # the runner package's own frames are hidden
 
     def test_input_waits_for_the_reply(
         self, running_kernel: tuple[KernelSpec, KernelInfo], run: Callable[..., Any]

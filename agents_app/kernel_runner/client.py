@@ -1,7 +1,8 @@
-"""Clients for the kernel runner protocol (docs/design/0001-kernel-runner.md).
+"""Host-side clients for the kernel runner protocol (docs/design/0001-kernel-runner.md).
 
 `RunnerClient` is the async client the web role and tests use; `wait_runner_ready` is the small
-blocking readiness probe the agent runs right after creating a container.
+blocking readiness probe the agent runs right after creating a container. Not part of the
+`bai_runner` package that is mounted into containers (this module needs pydantic).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .errors import RunnerAuthFailed, RunnerRequestError, RunnerUnavailable
+from agents_app.runtime.errors import RunnerAuthFailed, RunnerRequestError, RunnerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,12 @@ class RunnerClient:
         self._ids = itertools.count(1)
         self._write_lock = asyncio.Lock()
         self._closed_error: Exception | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Authenticated, and the connection's read loop still runs (not closed or broken)."""
+        task = self._read_task
+        return self._writer is not None and task is not None and not task.done()
 
     async def __aenter__(self) -> RunnerClient:
         await self.connect()
