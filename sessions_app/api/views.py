@@ -182,10 +182,13 @@ class SessionDependencyGraphView(APIView):
     @extend_schema(parameters=[OWNER_PARAM], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, ref: str) -> Response:
         session = _session(request, ref, SessionAction.VIEW)
-        return Response(_dependency_tree(session, seen=set()))
+        visible = sessions_for(_keypair(request), SessionAction.VIEW)
+        return Response(_dependency_tree(session, seen=set(), visible=visible))
 
 
-def _dependency_tree(session: Session, *, seen: set[Any]) -> dict[str, Any]:
+def _dependency_tree(
+    session: Session, *, seen: set[Any], visible: QuerySet[Session]
+) -> dict[str, Any]:
     seen.add(session.pk)
     node: dict[str, Any] = {
         "session_id": str(session.pk),
@@ -194,7 +197,8 @@ def _dependency_tree(session: Session, *, seen: set[Any]) -> dict[str, Any]:
         "result": session.result,
         "depends_on": [],
     }
-    for dep in Session.objects.filter(dependents__session=session):
+    # Dependencies share the owner today; the rule still decides, so a graph never shows more.
+    for dep in visible.filter(dependents__session=session):
         if dep.pk not in seen:
-            node["depends_on"].append(_dependency_tree(dep, seen=seen))
+            node["depends_on"].append(_dependency_tree(dep, seen=seen, visible=visible))
     return node

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
+from django.test import Client
 
 from backendai_site.accounts.enums import UserRole, UserStatus
 from backendai_site.accounts.services import keypair_issue
@@ -17,9 +18,13 @@ from sessions_app.errors import (
 )
 from sessions_app.models import Session
 from sessions_app.selectors import session_get_by_ref, sessions_for
-from tests.conftest import Credentials, make_credentials
+from tests.conftest import Credentials, make_credentials, signed_headers
 from tests.factories.accounts import DomainFactory
-from tests.factories.sessions import SessionFactory, owner_session_kwargs
+from tests.factories.sessions import (
+    SessionFactory,
+    owner_session_kwargs,
+    session_dependency_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +132,20 @@ class TestOwnerAccessKeyLookup:
                 action=SessionAction.VIEW,
                 owner_access_key=owner.access_key,
             )
+
+
+class TestDependencyGraph:
+    def test_shows_only_dependencies_the_caller_may_view(self) -> None:
+        owner = make_credentials()
+        mine, also_mine = session_of(owner), session_of(owner)
+        foreign = session_of(make_credentials())
+        session_dependency_create(session=mine, depends_on=also_mine)
+        session_dependency_create(session=mine, depends_on=foreign)
+        url = f"/session/{mine.pk}/dependency-graph"
+        headers = signed_headers(
+            access_key=owner.access_key, secret_key=owner.secret_key, method="GET", rel_url=url
+        )
+
+        graph = Client().get(url, **headers).json()
+
+        assert [dep["session_id"] for dep in graph["depends_on"]] == [str(also_mine.pk)]
