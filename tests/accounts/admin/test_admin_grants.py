@@ -165,8 +165,15 @@ class TestDomainAdminGrants:
             {"action": "revoke_keypairs", "_selected_action": [root_key.pk]},
         )
 
+        password = client.post(
+            f"/admin/accounts/user/{root.pk}/password/",
+            {"password1": "taken-Over-123", "password2": "taken-Over-123"},
+        )
+
         root.refresh_from_db()
         root_key.refresh_from_db()
+        assert password.status_code == 404
+        assert not root.check_password("taken-Over-123")
         assert b"root@alpha.test" not in users.content
         assert root_key.access_key.encode() not in keys.content
         assert (root.status, root_key.is_active) == ("active", True)
