@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import uuid
 
-from django.conf import settings
-
 from agents_app.enums import AgentCommand, agent_queue_name
 from agents_app.schemas import Command, CommandReply
 from backendai_site.celery import app
 from backendai_site.common.errors import ServiceUnavailable
 from backendai_site.common.redis import get_redis
+from backendai_site.config import get_config
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ def agent_command_call(
 ) -> CommandReply:
     """Send `command` and wait for the agent's reply (raises AgentNotResponding)."""
     if timeout is None:
-        timeout = settings.AGENTS.command_reply_timeout
+        timeout = get_config().agents.command_reply_timeout
     reply_to = f"{REPLY_KEY_PREFIX}{uuid.uuid4().hex}"
     agent_command_send(
         agent_id=agent_id,

@@ -138,8 +138,8 @@ class AppsProxyRouter:
     ) -> None:
         config = get_config()
         self.inner = inner
-        self.suffix = "." + (domain or config.apps_domain).lower().strip(".")
-        self.port_range = port_range if port_range is not None else config.apps_port_range
+        self.suffix = "." + (domain or config.apps.domain).lower().strip(".")
+        self.port_range = port_range if port_range is not None else config.apps.port_range
         self.targets = TargetCache()
         self.pool = UpstreamPool()
         self._marks: dict[str, float] = {}
@@ -215,7 +215,7 @@ class AppsProxyRouter:
         secure = "; Secure" if scope.get("scheme") in ("https", "wss") else ""
         set_cookie = (
             f"{COOKIE_NAME}={cookie}; Path=/; HttpOnly; SameSite=Lax; "
-            f"Max-Age={get_config().apps_cookie_max_age}{secure}"
+            f"Max-Age={get_config().apps.cookie_max_age}{secure}"
         )
         log.info(
             "app token exchanged",

@@ -131,10 +131,10 @@ def _public_base(label: str, public_endpoint: str) -> str:
     config = get_config()
     parts = urlsplit(public_endpoint or config.public_endpoint)
     scheme = parts.scheme or "http"
-    if config.apps_port_range is not None:
+    if config.apps.port_range is not None:
         port = _port_for_label(label)
         return f"{scheme}://{parts.hostname or '127.0.0.1'}:{port}"
-    netloc = f"{label}.{config.apps_domain}"
+    netloc = f"{label}.{config.apps.domain}"
     if parts.port:
         netloc += f":{parts.port}"
     return f"{scheme}://{netloc}"
@@ -143,16 +143,16 @@ def _public_base(label: str, public_endpoint: str) -> str:
 def _port_for_label(label: str) -> int:
     """Port mode: the label's port of the range, reserved in Redis (stable while in use)."""
     config = get_config()
-    assert config.apps_port_range is not None
+    assert config.apps.port_range is not None
     client = get_redis()
-    ttl = config.apps_cookie_max_age
+    ttl = config.apps.cookie_max_age
     existing = client.get(LABEL_PORT_KEY.format(label))
     if existing is not None:
         port = int(existing)
         client.expire(LABEL_PORT_KEY.format(label), ttl)
         client.expire(PORT_KEY.format(port), ttl)
         return port
-    low, high = config.apps_port_range
+    low, high = config.apps.port_range
     for port in range(low, high + 1):
         if client.set(PORT_KEY.format(port), label, nx=True, ex=ttl):
             client.set(LABEL_PORT_KEY.format(label), port, ex=ttl)
@@ -185,7 +185,7 @@ def app_link_issue(*, user: User, session: Session, app: str, public_endpoint: s
     )
     token = secrets.token_urlsafe(24)
     get_redis().set(
-        TOKEN_KEY.format(token), json.dumps(asdict(target)), ex=int(config.apps_token_ttl)
+        TOKEN_KEY.format(token), json.dumps(asdict(target)), ex=int(config.apps.token_ttl)
     )
     base = _public_base(label, public_endpoint)
     log.info(
@@ -196,7 +196,7 @@ def app_link_issue(*, user: User, session: Session, app: str, public_endpoint: s
         url=f"{base}/?{TOKEN_PARAM}={token}",
         token=token,
         label=label,
-        expires_in=config.apps_token_ttl,
+        expires_in=config.apps.token_ttl,
     )
 
 
@@ -220,7 +220,7 @@ def token_exchange(token: str, label: str) -> tuple[str, AppTarget] | None:
     client.set(
         COOKIE_KEY.format(cookie),
         json.dumps(asdict(target)),
-        ex=get_config().apps_cookie_max_age,
+        ex=get_config().apps.cookie_max_age,
     )
     return cookie, target
 

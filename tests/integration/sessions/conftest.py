@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.conf import settings
 from django.db import connection
 
 from agents_app.enums import AgentStatus
 from agents_app.models import Agent
 from agents_app.selectors import image_resolve
+from backendai_site.config import get_config
 from backendai_site.devservices import database_url_from_settings
 from tests.conftest import REPO_ROOT, Credentials, _free_port, wait_for
 
@@ -36,7 +36,7 @@ def reserved_redis_db() -> Iterator[int]:
     """An isolated Redis database for one stack, reserved in db 0 so concurrent test runs on one
     machine never share Celery queues (a shared `events` queue would hand one stack's
     heartbeats to another stack's worker)."""
-    base = redis.Redis.from_url(settings.REDIS_URL)
+    base = redis.Redis.from_url(get_config().redis_url)
     token = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
     for _ in range(120):
         for db in STACK_REDIS_DBS:
@@ -106,7 +106,7 @@ def _images_known(agent_id: str) -> bool:
 @pytest.fixture
 def stack_redis_url() -> Iterator[str]:
     with reserved_redis_db() as db:
-        url = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{db}"
+        url = get_config().redis_url.rsplit("/", 1)[0] + f"/{db}"
         redis.Redis.from_url(url).flushdb()
         yield url
 

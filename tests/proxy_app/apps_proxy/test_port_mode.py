@@ -22,7 +22,7 @@ from .conftest import DOMAIN, Upstream, app_session, inner_app
 @pytest.fixture
 def port_range(monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
     low = _free_port()
-    monkeypatch.setattr(get_config(), "apps_port_range", (low, low))
+    monkeypatch.setattr(get_config().apps, "port_range", (low, low))
     return (low, low)
 
 

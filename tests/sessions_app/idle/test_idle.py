@@ -144,11 +144,11 @@ class TestSessionLifetime:
 
 @pytest.fixture
 def utilization_window(monkeypatch: pytest.MonkeyPatch) -> float:
-    config = get_config()
-    monkeypatch.setattr(config, "idle_utilization_window", 30.0)
-    monkeypatch.setattr(config, "idle_utilization_grace", 0.0)
-    monkeypatch.setattr(config, "idle_utilization_cpu_percent", 5.0)
-    monkeypatch.setattr(config, "idle_utilization_mem_percent", 50.0)
+    config = get_config().idle
+    monkeypatch.setattr(config, "utilization_window", 30.0)
+    monkeypatch.setattr(config, "utilization_grace", 0.0)
+    monkeypatch.setattr(config, "utilization_cpu_percent", 5.0)
+    monkeypatch.setattr(config, "utilization_mem_percent", 50.0)
     return 30.0
 
 
@@ -204,7 +204,7 @@ class TestUtilization:
     def test_grace_period_protects_a_fresh_session(
         self, owner: Credentials, utilization_window: float, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(get_config(), "idle_utilization_grace", 120.0)
+        monkeypatch.setattr(get_config().idle, "utilization_grace", 120.0)
         session = running_session(owner)
         idle.session_mark_access(session.pk)
 
