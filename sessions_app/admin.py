@@ -17,6 +17,7 @@ from backendai_site.accounts.selectors import user_watched_domain_id
 from .enums import SessionAction, SessionStatus
 from .models import Kernel, Session, SessionStatusHistory, SessionTemplate
 from .selectors import sessions_for
+from .services.idle import session_idle_checks
 from .services.lifecycle import session_destroy
 
 
@@ -144,8 +145,6 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="idle checks (seconds left)")
     def idle_checks(self, obj: Session) -> str:
-        from .services.idle import session_idle_checks
-
         checks = session_idle_checks(obj)
         if not checks:
             return "-"

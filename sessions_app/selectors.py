@@ -154,10 +154,6 @@ def _session_find(
     return latest
 
 
-def session_filter_q(*, statuses: list[str] | None = None) -> Q:
-    return Q(status__in=statuses) if statuses else Q()
-
-
 SESSION_LIST_FIELDS = (
     "id",
     "name",

@@ -12,20 +12,15 @@ import logging
 import uuid
 
 from agents_app.enums import AgentCommand, agent_queue_name
+from agents_app.errors import AgentNotResponding
 from agents_app.schemas import Command, CommandReply
 from backendai_site.celery import app
-from backendai_site.common.errors import ServiceUnavailable
 from backendai_site.common.redis import get_redis
 from backendai_site.config import get_config
 
 log = logging.getLogger(__name__)
 
 REPLY_KEY_PREFIX = "bai:agent-reply:"
-
-
-class AgentNotResponding(ServiceUnavailable):
-    error_type = "agent-not-responding"
-    title = "The agent did not answer in time."
 
 
 def agent_command_send(*, agent_id: str, command: AgentCommand | str, payload: Command) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from .enums import UserRole
-from .models import KeyPair, Project, User
+from .models import KeyPair, User
 
 
 def keypair_get_for_auth(*, access_key: str) -> KeyPair | None:
@@ -45,13 +43,3 @@ def user_watched_domain_id(*, user: User) -> int | None:
     if user.role == UserRole.MONITOR and user.monitors_all_domains:
         return None
     return user.domain_id
-
-
-def projects_visible_to(*, user: User) -> QuerySet[Project]:
-    """Projects a user may see: all (superadmin, global monitor), their domain's (domain admin,
-    monitor), or their own."""
-    qs = Project.objects.select_related("domain")
-    if user.role in (UserRole.SUPERADMIN, UserRole.ADMIN, UserRole.MONITOR):
-        domain_id = user_watched_domain_id(user=user)
-        return qs if domain_id is None else qs.filter(domain_id=domain_id)
-    return qs.filter(members=user)

@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from backendai_site.config import get_config
+from sessions_app.services.idle import session_mark_access
 
 from .services import (
     COOKIE_NAME,
@@ -236,8 +237,6 @@ class AppsProxyRouter:
         self._marks[session_id] = now
         if len(self._marks) > 10_000:
             self._marks.clear()
-        from sessions_app.services.idle import session_mark_access
-
         asyncio.get_running_loop().run_in_executor(None, session_mark_access, session_id)
 
     # --- HTTP ----------------------------------------------------------------------------------

@@ -17,17 +17,14 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.db import close_old_connections
 
 from agents_app.kernel_runner.client import RunnerClient
 from backendai_site.accounts.models import User
-from backendai_site.common.errors import (
-    InvalidAPIParameters,
-    NotFound,
-    PermissionDenied,
-    ServiceUnavailable,
-)
+from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.common.redis import get_redis
 from backendai_site.config import get_config
+from proxy_app.errors import AppAccessDenied, AppNotRunning, ProxiedAppNotFound
 from sessions_app.enums import SessionAction, SessionStatus
 from sessions_app.models import Kernel, Session
 from sessions_app.selectors import session_permits
@@ -43,21 +40,6 @@ COOKIE_NAME = "bai_app"
 APP_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,30}$")
 LABEL_RE = re.compile(r"^(?P<session>[0-9a-f]{32})-(?P<app>[a-z0-9][a-z0-9_]{0,30})$")
 PTY_PROTOCOLS = {"pty"}
-
-
-class AppNotFound(NotFound):
-    error_type = "app-not-found"
-    title = "No such app in this session."
-
-
-class AppAccessDenied(PermissionDenied):
-    error_type = "app-access-denied"
-    title = "Only the session's owner and its admins may open its apps (monitors only watch)."
-
-
-class AppNotRunning(ServiceUnavailable):
-    error_type = "app-not-running"
-    title = "The app could not be started."
 
 
 @dataclass(frozen=True)
@@ -170,7 +152,7 @@ def app_link_issue(*, user: User, session: Session, app: str, public_endpoint: s
     kernel = _main_kernel(session)
     services = _service_names(kernel)
     if app not in services or services[app] in PTY_PROTOCOLS or app not in kernel.host_ports:
-        raise AppNotFound(data={"available": sorted(services)})
+        raise ProxiedAppNotFound(data={"available": sorted(services)})
     _service_start(kernel, app)
     config = get_config()
     label = app_label(session.pk, app)
@@ -288,8 +270,6 @@ class TargetCache:
 
     @staticmethod
     def _load(cookie: str) -> AppTarget | None:
-        from django.db import close_old_connections
-
         close_old_connections()
         target = cookie_resolve(cookie)
         if target is None or not target_still_valid(target):

@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backendai_site.accounts.models import KeyPair, User
+from proxy_app.errors import AppAccessDenied
 from sessions_app.enums import SessionAction
 from sessions_app.selectors import session_get_by_ref, sessions_for
 
-from .services import AppAccessDenied, app_link_issue
+from .services import app_link_issue
 
 
 class AppLinkView(APIView):

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from backendai_site.common.redis import get_redis
 from backendai_site.config import get_config
+from sessions_app.dispatch import MANAGER_QUEUE, SCHEDULE_RESOURCE_GROUP, task_send
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ def hint_consume(resource_group_id: int) -> None:
 
 
 def _send_hint(resource_group_id: int) -> None:
-    from .tasks import schedule_resource_group_task
-
     debounce = get_config().scheduler.hint_debounce
     try:
         first = bool(get_redis().set(hint_key(resource_group_id), b"1", nx=True, px=HINT_TTL_MS))
@@ -55,8 +54,11 @@ def _send_hint(resource_group_id: int) -> None:
     if not first:
         return
     try:
-        schedule_resource_group_task.apply_async(
-            args=[resource_group_id], queue="manager", countdown=debounce
+        task_send(
+            SCHEDULE_RESOURCE_GROUP,
+            args=[resource_group_id],
+            queue=MANAGER_QUEUE,
+            countdown=debounce,
         )
     except Exception:  # the beat backstop will run the pass
         hint_consume(resource_group_id)

@@ -18,6 +18,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from backendai_site.common.errors import InvalidAPIParameters
+from sessions_app.errors import FilePathNotAllowed
 
 from .execute import KernelEndpoint, runner_connect, session_access_touch
 
@@ -25,11 +26,6 @@ log = logging.getLogger(__name__)
 
 WORKDIR = "/home/work"
 UPLOAD_CHUNK = 4 * 1024 * 1024
-
-
-class FilePathNotAllowed(InvalidAPIParameters):
-    error_type = "file-path-not-allowed"
-    title = "The path is outside the session's work directory (/home/work)."
 
 
 def work_relative_path(path: str, *, allow_root: bool = False) -> str:

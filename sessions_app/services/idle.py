@@ -37,6 +37,8 @@ from backendai_site.config import get_config
 from sessions_app.enums import SessionStatus, SessionType
 from sessions_app.models import Kernel, Session
 
+from .lifecycle import session_destroy
+
 if TYPE_CHECKING:
     import redis
 
@@ -258,8 +260,6 @@ def sessions_idle_check(*, now: float | None = None) -> list[tuple[UUID, str]]:
 
 
 def _session_end(session: Session, *, reason: str, details: Mapping[str, Any]) -> None:
-    from .lifecycle import session_destroy
-
     with transaction.atomic():
         current = Session.objects.select_for_update().filter(pk=session.pk).first()
         if current is None or current.status not in SessionStatus.running():

@@ -13,7 +13,7 @@ from agents_app.enums import AgentStatus
 from agents_app.models import Agent, Image, ImageAlias
 from agents_app.schemas import AgentStarted, Reconcile, ReportedKernel
 from backendai_site.config import get_config
-from tests.agents_app.conftest import HeartbeatMaker
+from tests.helpers.agents import HeartbeatMaker
 
 pytestmark = pytest.mark.django_db
 

@@ -31,9 +31,9 @@ from proxy_app.apps_proxy.services import AppTarget, app_label, target_still_val
 from proxy_app.routing import websocket_urlpatterns
 from sessions_app.enums import SessionAction, SessionStatus
 from sessions_app.models import Kernel, Session
-from tests.conftest import TEST_HOST, Credentials, make_credentials, signed_headers
 from tests.factories.accounts import DomainFactory
 from tests.factories.sessions import SessionFactory, owner_session_kwargs
+from tests.helpers.credentials import TEST_HOST, Credentials, make_credentials, signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -18,13 +18,13 @@ from sessions_app.errors import (
 )
 from sessions_app.models import Session
 from sessions_app.selectors import session_get_by_ref, sessions_for
-from tests.conftest import Credentials, make_credentials, signed_headers
 from tests.factories.accounts import DomainFactory
 from tests.factories.sessions import (
     SessionFactory,
     owner_session_kwargs,
     session_dependency_create,
 )
+from tests.helpers.credentials import Credentials, make_credentials, signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from backendai_site.graphql.limits import (
     MAX_SOURCE_LENGTH,
     MAX_TOKENS,
 )
-from tests.conftest import Credentials, make_credentials, signed_headers
+from tests.helpers.credentials import Credentials, make_credentials, signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from agents_app.accelerators.mock import DEVICES_ENV, SHARES_ENV
 from agents_app.agent.daemon import AgentDaemon
 from agents_app.schemas import KernelStarted, KernelTerminated
-from tests.agents_app.agent.conftest import InMemoryBackend, RecordingReplier, RecordingSender
+from tests.helpers.agent_daemon import InMemoryBackend, RecordingReplier, RecordingSender
 
 
 def create_payload(kernel_id: str = "k1", **overrides: Any) -> dict[str, Any]:

@@ -29,8 +29,8 @@ from agents_app.models import Agent, AgentResource
 from agents_app.schemas import CreateKernel, DestroyKernel
 from backendai_site.config import get_config
 from backendai_site.devservices import database_url_from_settings
-from tests.conftest import wait_for
-from tests.integration.agents.conftest import docker
+from tests.helpers.registry import docker
+from tests.helpers.wait import wait_for
 from tests.integration.agents.event_probe import PROBE_KEY
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]

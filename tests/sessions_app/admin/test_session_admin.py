@@ -8,9 +8,9 @@ from sessions_app.enums import SessionStatus
 from sessions_app.models import Session, SessionTemplate
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
-from tests.conftest import make_credentials
 from tests.factories.accounts import DomainFactory
-from tests.sessions_app.conftest import ComputeWorld
+from tests.factories.world import ComputeWorld
+from tests.helpers.credentials import make_credentials
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ class TestSessionAdmin:
     def test_monitor_cannot_terminate(
         self, world: ComputeWorld, pending_with_verdict: Session
     ) -> None:
-        from tests.sessions_app.conftest import make_member
+        from tests.factories.world import make_member
 
         monitor = make_member(world.project, "monitor@example.com", UserRole.MONITOR)
         client = Client()

@@ -17,8 +17,8 @@ from backendai_site.config import get_config
 from sessions_app.enums import SessionStatus, SessionType
 from sessions_app.models import Kernel, Session, SessionStatusHistory
 from sessions_app.services import idle
-from tests.conftest import Credentials, make_credentials
 from tests.factories.sessions import SessionFactory, limited_policy, owner_session_kwargs
+from tests.helpers.credentials import Credentials, make_credentials
 
 
 @pytest.fixture(autouse=True)
