@@ -89,6 +89,11 @@ class DomainMismatch(InvalidAPIParameters):
     title = "The domain does not match the session owner's."
 
 
+class SessionActionNotPermitted(PermissionDenied):
+    error_type = "session-action-not-permitted"
+    title = "You may see this session but not do that to it (monitors only watch)."
+
+
 class OwnerNotPermitted(PermissionDenied):
     error_type = "insufficient-privilege"
     title = "Only admins may act on behalf of another keypair."

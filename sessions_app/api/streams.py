@@ -26,7 +26,7 @@ from backendai_site.common.api.exception_handler import problem_response
 from backendai_site.common.errors import BackendError, InvalidAPIParameters, MethodNotAllowed
 from backendai_site.common.validation import json_loads_bounded
 from backendai_site.config import get_config
-from sessions_app.enums import SessionStatus
+from sessions_app.enums import SessionAction, SessionStatus
 from sessions_app.models import Kernel, Session
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.selectors import session_get_by_ref
@@ -128,7 +128,9 @@ def _find_session_for_events(request: HttpRequest, keypair: KeyPair) -> Session:
     if not ref:
         raise InvalidAPIParameters("sessionName or sessionId is required.")
     owner = params.get("owner_access_key") or params.get("ownerAccessKey")
-    return session_get_by_ref(requester=keypair, ref=ref, owner_access_key=owner)
+    return session_get_by_ref(
+        requester=keypair, ref=ref, action=SessionAction.VIEW, owner_access_key=owner
+    )
 
 
 def _scope(request: HttpRequest) -> set[str]:

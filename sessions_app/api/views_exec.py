@@ -1,7 +1,7 @@
 """Thin REST views of execution, service apps and session files (COMPAT.md 4.2, 4.4, 4.5).
 
-They resolve the session's main kernel (owner or admin only) and call the async services in
-sessions_app.services.execute/files, which talk straight to the kernel runner.
+They resolve the session's main kernel (for a caller the one rule lets operate it) and call the
+async services in sessions_app.services.execute/files, which talk straight to the kernel runner.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from agents_app.runtime.errors import RunnerAuthFailed, RunnerRequestError, Runn
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.common.validation import Text64, Text64K
-from sessions_app.enums import KernelRole, SessionStatus
+from sessions_app.enums import KernelRole, SessionAction, SessionStatus
 from sessions_app.errors import (
     AppNotFound,
     KernelRunnerUnavailable,
@@ -35,7 +35,7 @@ from sessions_app.errors import (
     SessionNotRunning,
 )
 from sessions_app.models import Kernel
-from sessions_app.selectors import session_get_by_ref, sessions_visible_to
+from sessions_app.selectors import session_get_by_ref, sessions_for
 from sessions_app.services.idle import session_mark_access
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,11 @@ def _endpoint_from_row(row: dict[str, Any]) -> KernelEndpoint:
 
 def _kernel_endpoint_by_id(*, requester: KeyPair, session_id: uuid.UUID) -> KernelEndpoint | None:
     """One query for the common case (a session id, no owner override): the main kernel of a
-    visible, running session with its runner known. None sends the caller down the full path,
-    which finds the same session or raises the precise error."""
+    session the requester may operate, running, with its runner known. None sends the caller
+    down the full path, which finds the same session or raises the precise error."""
     row = (
         Kernel.objects.filter(
-            session__in=sessions_visible_to(keypair=requester).filter(pk=session_id),
+            session__in=sessions_for(requester, SessionAction.OPERATE).filter(pk=session_id),
             cluster_role=KernelRole.MAIN,
         )
         .values(*_ENDPOINT_FIELDS)
@@ -115,7 +115,8 @@ def _kernel_endpoint_by_id(*, requester: KeyPair, session_id: uuid.UUID) -> Kern
 def kernel_endpoint_resolve(
     *, requester: KeyPair, ref: str, owner_access_key: str | None = None
 ) -> KernelEndpoint:
-    """The main kernel of a session the requester may use (owner or admin); sync (ORM)."""
+    """The main kernel of a session the requester may operate (`SessionAction.OPERATE`: every
+    caller of this works inside the session); sync (ORM)."""
     if not owner_access_key:
         try:
             session_id: uuid.UUID | None = uuid.UUID(ref)
@@ -125,7 +126,12 @@ def kernel_endpoint_resolve(
             endpoint = _kernel_endpoint_by_id(requester=requester, session_id=session_id)
             if endpoint is not None:
                 return endpoint
-    session = session_get_by_ref(requester=requester, ref=ref, owner_access_key=owner_access_key)
+    session = session_get_by_ref(
+        requester=requester,
+        ref=ref,
+        action=SessionAction.OPERATE,
+        owner_access_key=owner_access_key,
+    )
     if session.status not in SessionStatus.running():
         raise SessionNotRunning(data={"status": session.status})
     kernel = (
