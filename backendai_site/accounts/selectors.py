@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .enums import UserRole
 from .models import KeyPair, User
 
 
@@ -29,3 +30,16 @@ def user_main_keypair(*, user: User) -> KeyPair | None:
         .order_by("-is_admin", "created_at")
         .first()
     )
+
+
+def user_watched_domain_id(*, user: User) -> int | None:
+    """The one domain a staff user's reach is confined to, or None for every domain.
+
+    Superadmins and monitors a superadmin made global reach every domain; domain admins and
+    every other monitor reach their own domain only. Plain users reach no domain as a whole
+    (their own objects only), which callers check before asking this."""
+    if user.role == UserRole.SUPERADMIN:
+        return None
+    if user.role == UserRole.MONITOR and user.monitors_all_domains:
+        return None
+    return user.domain_id

@@ -16,10 +16,10 @@ from graphql import GraphQLError
 
 from agents_app.models import Image
 from backendai_site.accounts.models import KeyPair
-from sessions_app.enums import SessionStatus
+from sessions_app.enums import SessionAction, SessionStatus
 from sessions_app.errors import SessionNotFound
 from sessions_app.models import Kernel, Session
-from sessions_app.selectors import session_get_by_ref, sessions_visible_to
+from sessions_app.selectors import session_get_by_ref, sessions_for
 from sessions_app.services.idle import session_idle_checks
 
 from .storage import StorageQuery
@@ -275,7 +275,7 @@ class Query(StorageQuery, graphene.ObjectType):
         if filter:
             raise GraphQLError("filter expressions are not supported; use status/access_key")
         caller = _caller(info)
-        qs = sessions_visible_to(keypair=caller)
+        qs = sessions_for(caller, SessionAction.VIEW)
         if status:
             wanted = {s.strip().upper() for s in status.split(",") if s.strip()}
             unknown = wanted - set(SessionStatus.values)
@@ -299,7 +299,9 @@ class Query(StorageQuery, graphene.ObjectType):
         root: None, info: graphene.ResolveInfo, id: UUID
     ) -> ComputeSession | None:
         try:
-            session = session_get_by_ref(requester=_caller(info), ref=str(id))
+            session = session_get_by_ref(
+                requester=_caller(info), ref=str(id), action=SessionAction.VIEW
+            )
         except SessionNotFound:
             return None
         return ComputeSession.from_session(session, detail=True)
