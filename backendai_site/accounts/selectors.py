@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from .models import KeyPair, User
+from django.db.models import Prefetch, QuerySet
+
+from backendai_site.common.errors import NotFound
+
+from .enums import UserRole
+from .models import KeyPair, Project, User
 
 
 def keypair_get_for_auth(*, access_key: str) -> KeyPair | None:
@@ -29,3 +34,45 @@ def user_main_keypair(*, user: User) -> KeyPair | None:
         .order_by("-is_admin", "created_at")
         .first()
     )
+
+
+def users_visible_to(*, actor: User) -> QuerySet[User]:
+    """Users an actor may read: all (superadmin, monitor), its domain's (domain admin), itself."""
+    qs = User.objects.all()
+    match actor.role:
+        case UserRole.SUPERADMIN | UserRole.MONITOR:
+            return qs
+        case UserRole.ADMIN:
+            return qs.filter(domain_id=actor.domain_id)
+    return qs.filter(pk=actor.pk)
+
+
+def users_for_listing(qs: QuerySet[User]) -> QuerySet[User]:
+    """`qs` with what a user row shows (domain, projects, keypairs) fetched in constant queries."""
+    return qs.select_related("domain").prefetch_related(
+        Prefetch("projects", queryset=Project.objects.order_by("name")),
+        Prefetch("keypairs", queryset=KeyPair.objects.order_by("-is_admin", "created_at")),
+    )
+
+
+def user_visible_get(*, actor: User, email: str) -> User:
+    user = users_for_listing(users_visible_to(actor=actor)).filter(email__iexact=email).first()
+    if user is None:
+        raise NotFound(f"no user {email!r} visible to you")
+    return user
+
+
+def keypairs_visible_to(*, actor: User) -> QuerySet[KeyPair]:
+    """Keypairs an actor may read, scoped like `users_visible_to`."""
+    return KeyPair.objects.filter(user__in=users_visible_to(actor=actor))
+
+
+def projects_visible_to(*, actor: User) -> QuerySet[Project]:
+    """Projects an actor may read: all, its domain's (domain admin), its own (members)."""
+    qs = Project.objects.all()
+    match actor.role:
+        case UserRole.SUPERADMIN | UserRole.MONITOR:
+            return qs
+        case UserRole.ADMIN:
+            return qs.filter(domain_id=actor.domain_id)
+    return qs.filter(members=actor)

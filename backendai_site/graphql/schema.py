@@ -22,6 +22,9 @@ from sessions_app.models import Kernel, Session
 from sessions_app.selectors import session_get_by_ref, sessions_visible_to
 from sessions_app.services.idle import session_idle_checks
 
+from .tenancy import TenancyQueries
+from .users import UserMutations, UserQueries
+
 ORDERABLE = frozenset(
     {"created_at", "name", "status", "priority", "status_changed", "terminated_at"}
 )
@@ -239,7 +242,7 @@ def _ordering(order: str | None) -> str:
     return f"-{field}" if order.strip().startswith("-") else field
 
 
-class Query(graphene.ObjectType):
+class Query(UserQueries, TenancyQueries, graphene.ObjectType):
     keypair = graphene.Field(KeyPairType)
     compute_session_list = graphene.Field(
         ComputeSessionList,
@@ -321,6 +324,10 @@ class Query(graphene.ObjectType):
         ]
 
 
-schema = graphene.Schema(query=Query, auto_camelcase=False)
+class Mutation(UserMutations, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation, auto_camelcase=False)
 
 __all__ = ["schema"]

@@ -1,0 +1,109 @@
+"""The official CLI's `admin` commands backed by the admin GraphQL, as a superadmin, a domain admin
+and a plain user, against the live ASGI server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from backendai_site.accounts.enums import UserRole, UserStatus
+from backendai_site.accounts.models import Domain, User
+from backendai_site.accounts.services import keypair_issue, user_create
+from tests.factories.world import ComputeWorld, make_member
+from tests.helpers.credentials import Credentials
+
+pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
+
+CLI = Callable[..., Any]
+
+
+def output(result: Any) -> str:
+    return str(result.stdout + result.stderr)
+
+
+def ok(result: Any) -> str:
+    assert result.returncode == 0, output(result)
+    assert "Traceback" not in output(result)
+    return str(result.stdout)
+
+
+def refused(result: Any) -> str:
+    assert result.returncode != 0, output(result)
+    assert "Traceback" not in output(result)
+    return output(result)
+
+
+@pytest.fixture
+def far_user(world: ComputeWorld) -> Credentials:
+    domain = Domain.objects.create(name="other")
+    user = user_create(email="far@example.com", password="pw-123456", domain=domain)
+    issued = keypair_issue(user=user)
+    return Credentials(user=user, keypair=issued.keypair, secret_key=issued.secret_key)
+
+
+@pytest.fixture
+def domain_admin(world: ComputeWorld) -> Credentials:
+    return make_member(world.project, "dadmin@example.com", UserRole.ADMIN)
+
+
+class TestAdminUser:
+    def test_superadmin_manages_users(
+        self, run_cli: CLI, world: ComputeWorld, far_user: Credentials
+    ) -> None:
+        admin = world.admin
+        added = ok(run_cli(admin, "admin", "user", "add", "default", "new@example.com", "pw-12345",
+                           "-u", "newbie", "-n", "New Person"))  # fmt: skip
+        listed = ok(run_cli(admin, "admin", "user", "list"))
+        info = ok(run_cli(admin, "admin", "user", "info", "-e", "new@example.com"))
+        filtered = ok(run_cli(admin, "admin", "user", "list", "--filter", 'email ilike "%far%"'))
+        updated = ok(run_cli(admin, "admin", "user", "update", "new@example.com", "-r", "admin"))
+
+        assert "new@example.com" in added
+        assert "far@example.com" in listed and "new@example.com" in listed
+        assert "New Person" in info and "default" in info
+        assert "far@example.com" in filtered and "new@example.com" not in filtered
+        assert "updated" in updated.lower() or "success" in updated.lower()
+        new = User.objects.get(email="new@example.com")
+        assert new.role == UserRole.ADMIN and new.projects.get().name == "default"
+
+        ok(run_cli(admin, "admin", "user", "delete", "new@example.com"))
+        assert User.objects.get(email="new@example.com").status == UserStatus.DELETED
+        ok(run_cli(admin, "admin", "user", "purge", "new@example.com", input="y\n"))
+        assert not User.objects.filter(email="new@example.com").exists()
+
+        bad = refused(run_cli(admin, "admin", "user", "list", "--filter", 'secret == "x"'))
+        assert "cannot filter by 'secret'" in bad
+
+    def test_domain_admin_stays_in_its_domain(
+        self, run_cli: CLI, world: ComputeWorld, domain_admin: Credentials, far_user: Credentials
+    ) -> None:
+        listed = ok(run_cli(domain_admin, "admin", "user", "list"))
+        group = "00000000-0000-0000-0000-000000000001"
+        outside = refused(run_cli(domain_admin, "admin", "user", "add", "other", "x@example.com",
+                                  "pw-12345", "-g", group))  # fmt: skip
+        escalate = refused(
+            run_cli(
+                domain_admin, "admin", "user", "update", world.user.user.email, "-r", "superadmin"
+            )
+        )
+        ok(run_cli(domain_admin, "admin", "user", "add", "default", "mine@example.com", "pw-12345"))
+
+        assert world.user.user.email in listed and "far@example.com" not in listed
+        assert "you may not manage the domain other" in outside
+        assert "may not grant the role superadmin" in escalate
+        assert User.objects.get(email="mine@example.com").domain.name == "default"
+        assert User.objects.get(email=world.user.user.email).role == UserRole.USER
+
+    def test_plain_user_sees_itself_only(self, run_cli: CLI, world: ComputeWorld) -> None:
+        me = ok(run_cli(world.user, "admin", "user", "info"))
+        listing = refused(run_cli(world.user, "admin", "user", "list"))
+        adding = refused(
+            run_cli(world.user, "admin", "user", "add", "default", "x@example.com", "pw-12345")
+        )
+
+        assert world.user.user.email in me
+        assert "listing users needs an admin or monitor role" in listing
+        assert "a user may not change accounts" in adding
+        assert not User.objects.filter(email="x@example.com").exists()
