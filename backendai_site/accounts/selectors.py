@@ -64,7 +64,13 @@ def user_visible_get(*, actor: User, email: str) -> User:
 
 def keypairs_visible_to(*, actor: User) -> QuerySet[KeyPair]:
     """Keypairs an actor may read, scoped like `users_visible_to`."""
-    return KeyPair.objects.filter(user__in=users_visible_to(actor=actor))
+    qs = KeyPair.objects.all()
+    match actor.role:
+        case UserRole.SUPERADMIN | UserRole.MONITOR:
+            return qs
+        case UserRole.ADMIN:
+            return qs.filter(user__domain_id=actor.domain_id)
+    return qs.filter(user=actor)
 
 
 def projects_visible_to(*, actor: User) -> QuerySet[Project]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from backendai_site.common.errors import Conflict, InvalidAPIParameters, NotFound, PermissionDenied
 
@@ -25,7 +26,7 @@ from .models import (
     User,
     UserResourcePolicy,
 )
-from .services import keypair_issue
+from .services import IssuedKeypair, keypair_issue
 
 log = logging.getLogger(__name__)
 
@@ -226,3 +227,75 @@ def keypair_policy_get(name: str) -> KeypairResourcePolicy:
     if policy is None:
         raise NotFound(f"no keypair resource policy {name!r}")
     return policy
+
+
+def _rate_limit(value: Any) -> int:
+    if not isinstance(value, int) or value < 1:
+        raise InvalidAPIParameters("rate_limit must be a positive integer")
+    return value
+
+
+@transaction.atomic
+def keypair_admin_create(
+    *,
+    actor: User,
+    user: User,
+    is_active: bool = True,
+    is_admin: bool = False,
+    resource_policy: str | None = None,
+    rate_limit: int | None = None,
+) -> IssuedKeypair:
+    """`create_keypair`: a new keypair for a user the actor manages; its secret is returned once."""
+    require_manages(actor, user)
+    issued = keypair_issue(
+        user=user,
+        is_admin=is_admin,
+        resource_policy=keypair_policy_get(resource_policy or DEFAULT_NAME),
+        rate_limit=None if rate_limit is None else _rate_limit(rate_limit),
+    )
+    if not is_active:
+        issued.keypair.is_active = False
+        issued.keypair.save(update_fields=["is_active", "modified_at"])
+    log.info("keypair created", extra={"access_key": issued.keypair.pk, "by": str(actor.pk)})
+    return issued
+
+
+@transaction.atomic
+def keypair_admin_modify(
+    *, actor: User, keypair: KeyPair, changes: dict[str, Any], acting_access_key: str
+) -> KeyPair:
+    """`modify_keypair`: activation, admin flag, policy and rate limit of a managed user's key."""
+    require_manages(actor, keypair.user)
+    unknown = set(changes) - {"is_active", "is_admin", "resource_policy", "rate_limit"}
+    if unknown:
+        raise InvalidAPIParameters(f"cannot change {', '.join(sorted(unknown))} of a keypair")
+    for name in ("is_active", "is_admin"):
+        if name in changes:
+            if not isinstance(changes[name], bool):
+                raise InvalidAPIParameters(f"{name} must be true or false")
+            setattr(keypair, name, changes[name])
+    if keypair.pk == acting_access_key and not keypair.is_active:
+        raise PermissionDenied("you may not deactivate the keypair you are signing with")
+    if "resource_policy" in changes:
+        keypair.resource_policy = keypair_policy_get(str(changes["resource_policy"]))
+    if "rate_limit" in changes:
+        keypair.rate_limit = _rate_limit(changes["rate_limit"])
+    keypair.save()
+    log.info("keypair modified", extra={"access_key": keypair.pk, "by": str(actor.pk)})
+    return keypair
+
+
+def keypair_admin_delete(*, actor: User, keypair: KeyPair, acting_access_key: str) -> None:
+    """`delete_keypair`: refused for the key the request is signed with and for keys that own
+    sessions (their history keeps the key; deactivate it instead)."""
+    require_manages(actor, keypair.user)
+    if keypair.pk == acting_access_key:
+        raise PermissionDenied("you may not delete the keypair you are signing with")
+    try:
+        with transaction.atomic():
+            keypair.delete()
+    except ProtectedError as exc:
+        raise Conflict(
+            f"the keypair {keypair.pk} owns sessions; deactivate it instead of deleting it"
+        ) from exc
+    log.info("keypair deleted", extra={"access_key": keypair.pk, "by": str(actor.pk)})

@@ -22,6 +22,7 @@ from sessions_app.models import Kernel, Session
 from sessions_app.selectors import session_get_by_ref, sessions_visible_to
 from sessions_app.services.idle import session_idle_checks
 
+from .keypairs import KeyPairMutations, KeyPairQueries
 from .tenancy import TenancyQueries
 from .users import UserMutations, UserQueries
 
@@ -242,7 +243,7 @@ def _ordering(order: str | None) -> str:
     return f"-{field}" if order.strip().startswith("-") else field
 
 
-class Query(UserQueries, TenancyQueries, graphene.ObjectType):
+class Query(UserQueries, KeyPairQueries, TenancyQueries, graphene.ObjectType):
     keypair = graphene.Field(KeyPairType)
     compute_session_list = graphene.Field(
         ComputeSessionList,
@@ -324,7 +325,7 @@ class Query(UserQueries, TenancyQueries, graphene.ObjectType):
         ]
 
 
-class Mutation(UserMutations, graphene.ObjectType):
+class Mutation(UserMutations, KeyPairMutations, graphene.ObjectType):
     pass
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from backendai_site.accounts.enums import UserRole, UserStatus
-from backendai_site.accounts.models import Domain, User
-from backendai_site.accounts.services import keypair_issue, user_create
+from backendai_site.accounts.models import Domain, KeyPair, User
+from backendai_site.accounts.services import keypair_issue, keypair_secret, user_create
 from tests.factories.world import ComputeWorld, make_member
 from tests.helpers.credentials import Credentials
 
@@ -107,3 +107,50 @@ class TestAdminUser:
         assert "listing users needs an admin or monitor role" in listing
         assert "a user may not change accounts" in adding
         assert not User.objects.filter(email="x@example.com").exists()
+
+
+class TestAdminKeypair:
+    def test_superadmin_issues_a_keypair_that_works(
+        self, run_cli: CLI, world: ComputeWorld
+    ) -> None:
+        email = world.user.user.email
+        before = set(KeyPair.objects.values_list("pk", flat=True))
+        added = ok(run_cli(world.admin, "admin", "keypair", "add", email, "default", "-r", "800"))
+        (new_key,) = set(KeyPair.objects.values_list("pk", flat=True)) - before
+        keypair = KeyPair.objects.get(pk=new_key)
+        secret = keypair_secret(keypair=keypair)
+        assert new_key in added and secret in added  # the secret is shown this once
+
+        fresh = Credentials(user=world.user.user, keypair=keypair, secret_key=secret)
+        info = ok(run_cli(fresh, "admin", "keypair", "info"))
+        assert new_key in info and secret not in info
+
+        listed = ok(run_cli(world.admin, "admin", "keypair", "list", "-u", email))
+        ok(run_cli(world.admin, "admin", "keypair", "update", new_key, "--rate-limit", "900"))
+        ok(run_cli(world.admin, "admin", "keypair", "deactivate", new_key))
+        keypair.refresh_from_db()
+        assert new_key in listed and world.admin.access_key not in listed
+        assert (keypair.rate_limit, keypair.is_active) == (900, False)
+        assert run_cli(fresh, "admin", "keypair", "info").returncode != 0
+
+        ok(run_cli(world.admin, "admin", "keypair", "activate", new_key))
+        ok(run_cli(fresh, "admin", "keypair", "info"))
+        ok(run_cli(world.admin, "admin", "keypair", "delete", new_key))
+        assert not KeyPair.objects.filter(pk=new_key).exists()
+
+    def test_domain_admin_and_user(
+        self, run_cli: CLI, world: ComputeWorld, domain_admin: Credentials, far_user: Credentials
+    ) -> None:
+        listed = ok(run_cli(domain_admin, "admin", "keypair", "list"))
+        outside = refused(run_cli(domain_admin, "admin", "keypair", "add", "far@example.com",
+                                  "default"))  # fmt: skip
+        own = ok(run_cli(world.user, "admin", "keypair", "list"))
+        by_user = refused(
+            run_cli(world.user, "admin", "keypair", "deactivate", world.admin.access_key)
+        )
+
+        assert world.user.access_key in listed and far_user.access_key not in listed
+        assert "no user 'far@example.com' visible to you" in outside
+        assert world.user.access_key in own and world.admin.access_key not in own
+        assert "a user may not change accounts" in by_user
+        assert KeyPair.objects.get(pk=world.admin.access_key).is_active

@@ -9,11 +9,11 @@ import pytest
 from backendai_site.accounts.enums import UserRole, UserStatus
 from backendai_site.accounts.models import Domain, KeyPair, Project, User
 from backendai_site.accounts.services import keypair_issue, user_create
-from backendai_site.graphql.schema import schema
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
 from tests.factories.world import ComputeWorld, make_member
 from tests.helpers.credentials import Credentials
+from tests.helpers.gql import gql
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +30,6 @@ MODIFY = """mutation($email: String!, $input: ModifyUserInput!) { modify_user(em
 DELETE = "mutation($email: String!) { delete_user(email: $email) { ok msg } }"
 PURGE = """mutation($email: String!, $input: PurgeUserInput!) { purge_user(email: $email,
   props: $input) { ok msg } }"""
-
-
-def gql(creds: Credentials, query: str, **variables: Any) -> tuple[dict[str, Any], list[str]]:
-    result = schema.execute(query, variables=variables, context_value={"keypair": creds.keypair})
-    return result.data or {}, [e.message for e in result.errors or []]
 
 
 def new_user_input(domain: str, **extra: Any) -> dict[str, Any]:
