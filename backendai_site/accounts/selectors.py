@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from backendai_site.common.errors import NotFound
 
 from .enums import UserRole
-from .models import KeyPair, Project, User
+from .models import Domain, KeyPair, Project, User
 
 
 def keypair_get_for_auth(*, access_key: str) -> KeyPair | None:
@@ -82,3 +82,10 @@ def projects_visible_to(*, actor: User) -> QuerySet[Project]:
         case UserRole.ADMIN:
             return qs.filter(domain_id=actor.domain_id)
     return qs.filter(members=actor)
+
+
+def domains_visible_to(*, actor: User) -> QuerySet[Domain]:
+    """Domains an actor may read: all (superadmin, monitor), else its own."""
+    if actor.role in (UserRole.SUPERADMIN, UserRole.MONITOR):
+        return Domain.objects.all()
+    return Domain.objects.filter(pk=actor.domain_id)

@@ -23,7 +23,7 @@ from sessions_app.selectors import session_get_by_ref, sessions_visible_to
 from sessions_app.services.idle import session_idle_checks
 
 from .keypairs import KeyPairMutations, KeyPairQueries
-from .tenancy import TenancyQueries
+from .tenancy import TenancyMutations, TenancyQueries
 from .users import UserMutations, UserQueries
 
 ORDERABLE = frozenset(
@@ -325,7 +325,7 @@ class Query(UserQueries, KeyPairQueries, TenancyQueries, graphene.ObjectType):
         ]
 
 
-class Mutation(UserMutations, KeyPairMutations, graphene.ObjectType):
+class Mutation(UserMutations, KeyPairMutations, TenancyMutations, graphene.ObjectType):
     pass
 
 
