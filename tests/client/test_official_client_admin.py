@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from backendai_site.accounts.enums import UserRole, UserStatus
-from backendai_site.accounts.models import Domain, KeyPair, User
+from backendai_site.accounts.models import Domain, KeyPair, Project, User
 from backendai_site.accounts.services import keypair_issue, keypair_secret, user_create
 from tests.factories.world import ComputeWorld, make_member
 from tests.helpers.credentials import Credentials
@@ -154,3 +154,44 @@ class TestAdminKeypair:
         assert world.user.access_key in own and world.admin.access_key not in own
         assert "a user may not change accounts" in by_user
         assert KeyPair.objects.get(pk=world.admin.access_key).is_active
+
+
+class TestAdminDomainAndGroup:
+    def test_superadmin_manages_domains(self, run_cli: CLI, world: ComputeWorld) -> None:
+        admin = world.admin
+        ok(run_cli(admin, "admin", "domain", "add", "lab", "-d", "Lab"))
+        ok(run_cli(admin, "admin", "domain", "update", "lab", "--description", "Lab 2"))
+        listed = ok(run_cli(admin, "admin", "domain", "list"))
+        info = ok(run_cli(admin, "admin", "domain", "info", "lab"))
+        ok(run_cli(admin, "admin", "domain", "delete", "lab"))
+        assert "lab" in listed and "default" in listed and "Lab 2" in info
+        assert not Domain.objects.get(name="lab").is_active
+        ok(run_cli(admin, "admin", "domain", "purge", "lab", input="y\n"))
+        assert not Domain.objects.filter(name="lab").exists()
+
+    def test_domain_admin_manages_groups(
+        self, run_cli: CLI, world: ComputeWorld, domain_admin: Credentials, far_user: Credentials
+    ) -> None:
+        dadmin = domain_admin
+        ok(run_cli(dadmin, "admin", "group", "add", "default", "team", "-d", "Team"))
+        gid = str(Project.objects.get(name="team").pk)
+        ok(run_cli(dadmin, "admin", "group", "update", gid, "--description", "Team 2"))
+        ok(run_cli(dadmin, "admin", "group", "add-users", gid, str(world.user.user.pk)))
+        listed = ok(run_cli(dadmin, "admin", "group", "list"))
+        info = ok(run_cli(world.user, "admin", "group", "info", gid))
+        foreign = refused(
+            run_cli(dadmin, "admin", "group", "add-users", gid, str(far_user.user.pk))
+        )
+        domain_add = refused(run_cli(dadmin, "admin", "domain", "add", "mine"))
+
+        assert "team" in listed and "Team 2" in info
+        assert "not in the domain default" in foreign
+        assert "a admin may not manage domains" in domain_add
+        assert world.user.user.projects.filter(pk=gid).exists()
+
+        ok(run_cli(dadmin, "admin", "group", "remove-users", gid, str(world.user.user.pk)))
+        by_user = refused(run_cli(world.user, "admin", "group", "delete", gid))
+        ok(run_cli(dadmin, "admin", "group", "delete", gid))
+        ok(run_cli(dadmin, "admin", "group", "purge", gid, input="y\n"))
+        assert "a user may not change accounts" in by_user
+        assert not Project.objects.filter(pk=gid).exists()
