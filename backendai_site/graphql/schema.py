@@ -23,6 +23,14 @@ from sessions_app.selectors import session_get_by_ref, sessions_visible_to
 from sessions_app.services.idle import session_idle_checks
 
 from .keypairs import KeyPairMutations, KeyPairQueries
+from .policies import (
+    KeyPairPolicyMutations,
+    KeyPairPolicyQueries,
+    ProjectPolicyMutations,
+    ProjectPolicyQueries,
+    UserPolicyMutations,
+    UserPolicyQueries,
+)
 from .tenancy import TenancyMutations, TenancyQueries
 from .users import UserMutations, UserQueries
 
@@ -243,7 +251,15 @@ def _ordering(order: str | None) -> str:
     return f"-{field}" if order.strip().startswith("-") else field
 
 
-class Query(UserQueries, KeyPairQueries, TenancyQueries, graphene.ObjectType):
+class Query(
+    UserQueries,
+    KeyPairQueries,
+    TenancyQueries,
+    KeyPairPolicyQueries,
+    UserPolicyQueries,
+    ProjectPolicyQueries,
+    graphene.ObjectType,
+):
     keypair = graphene.Field(KeyPairType)
     compute_session_list = graphene.Field(
         ComputeSessionList,
@@ -325,7 +341,15 @@ class Query(UserQueries, KeyPairQueries, TenancyQueries, graphene.ObjectType):
         ]
 
 
-class Mutation(UserMutations, KeyPairMutations, TenancyMutations, graphene.ObjectType):
+class Mutation(
+    UserMutations,
+    KeyPairMutations,
+    TenancyMutations,
+    KeyPairPolicyMutations,
+    UserPolicyMutations,
+    ProjectPolicyMutations,
+    graphene.ObjectType,
+):
     pass
 
 
