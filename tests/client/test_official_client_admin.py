@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from backendai_site.accounts.enums import UserRole, UserStatus
-from backendai_site.accounts.models import Domain, KeyPair, Project, User
+from backendai_site.accounts.models import Domain, KeyPair, KeypairResourcePolicy, Project, User
 from backendai_site.accounts.services import keypair_issue, keypair_secret, user_create
 from tests.factories.world import ComputeWorld, make_member
 from tests.helpers.credentials import Credentials
@@ -195,3 +195,24 @@ class TestAdminDomainAndGroup:
         ok(run_cli(dadmin, "admin", "group", "purge", gid, input="y\n"))
         assert "a user may not change accounts" in by_user
         assert not Project.objects.filter(pk=gid).exists()
+
+
+class TestAdminKeypairResourcePolicy:
+    def test_superadmin_manages_and_others_read(
+        self, run_cli: CLI, world: ComputeWorld, domain_admin: Credentials
+    ) -> None:
+        cmd = ("admin", "keypair-resource-policy")
+        ok(run_cli(world.admin, *cmd, "add", "small", "--max-concurrent-sessions", "2",
+                   "--total-resource-slots", '{"cpu": "2"}'))  # fmt: skip
+        ok(run_cli(world.admin, *cmd, "update", "small", "--max-concurrent-sessions", "4"))
+        listed = ok(run_cli(domain_admin, *cmd, "list"))
+        info = ok(run_cli(world.user, *cmd, "info", "default"))
+        by_admin = refused(run_cli(domain_admin, *cmd, "add", "mine"))
+
+        assert "small" in listed and "default" in listed
+        assert "default" in info
+        assert "a admin may not manage resource policies" in by_admin
+        assert KeypairResourcePolicy.objects.get(name="small").max_concurrent_sessions == 4
+
+        ok(run_cli(world.admin, *cmd, "delete", "small", input="y\n"))
+        assert not KeypairResourcePolicy.objects.filter(name="small").exists()
