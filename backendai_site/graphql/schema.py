@@ -22,6 +22,7 @@ from sessions_app.models import Kernel, Session
 from sessions_app.selectors import session_get_by_ref, sessions_visible_to
 from sessions_app.services.idle import session_idle_checks
 
+from .agents import AgentMutations, AgentQueries
 from .keypairs import KeyPairMutations, KeyPairQueries
 from .policies import (
     KeyPairPolicyMutations,
@@ -258,6 +259,7 @@ class Query(
     KeyPairPolicyQueries,
     UserPolicyQueries,
     ProjectPolicyQueries,
+    AgentQueries,
     graphene.ObjectType,
 ):
     keypair = graphene.Field(KeyPairType)
@@ -348,6 +350,7 @@ class Mutation(
     KeyPairPolicyMutations,
     UserPolicyMutations,
     ProjectPolicyMutations,
+    AgentMutations,
     graphene.ObjectType,
 ):
     pass
