@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from agents_app.models import ResourceGroup
 from backendai_site.accounts.enums import UserRole, UserStatus
 from backendai_site.accounts.models import Domain, KeyPair, KeypairResourcePolicy, Project, User
 from backendai_site.accounts.services import keypair_issue, keypair_secret, user_create
@@ -216,3 +217,29 @@ class TestAdminKeypairResourcePolicy:
 
         ok(run_cli(world.admin, *cmd, "delete", "small", input="y\n"))
         assert not KeypairResourcePolicy.objects.filter(name="small").exists()
+
+
+class TestAdminAgentAndScalingGroup:
+    def test_superadmin_reads_agents_and_manages_groups(
+        self, run_cli: CLI, world: ComputeWorld, domain_admin: Credentials
+    ) -> None:
+        admin = world.admin
+        agents = ok(run_cli(admin, "admin", "agent", "list"))
+        agent = ok(run_cli(admin, "admin", "agent", "info", world.agent.id))
+        ok(run_cli(admin, "admin", "scaling-group", "add", "gpu", "--scheduler", "drf"))
+        ok(run_cli(admin, "admin", "scaling-group", "update", "gpu", "--description", "GPUs"))
+        ok(run_cli(admin, "admin", "scaling-group", "associate-scaling", "gpu", "default"))
+        groups = ok(run_cli(admin, "admin", "scaling-group", "list"))
+        info = ok(run_cli(domain_admin, "admin", "scaling-group", "info", "gpu"))
+        by_admin = refused(run_cli(domain_admin, "admin", "agent", "list"))
+        by_user = refused(run_cli(world.user, "admin", "scaling-group", "add", "x"))
+
+        assert world.agent.id in agents and "default" in agents
+        assert world.agent.id in agent
+        assert "gpu" in groups and "drf" in groups and "GPUs" in info
+        assert "reading agents needs a superadmin or monitor role" in by_admin
+        assert "a user may not manage resource groups" in by_user
+
+        ok(run_cli(admin, "admin", "scaling-group", "dissociate-scaling", "gpu", "default"))
+        ok(run_cli(admin, "admin", "scaling-group", "delete", "gpu"))
+        assert not ResourceGroup.objects.filter(name="gpu").exists()
