@@ -23,6 +23,7 @@ from sessions_app.selectors import session_get_by_ref, sessions_visible_to
 from sessions_app.services.idle import session_idle_checks
 
 from .agents import AgentMutations, AgentQueries
+from .filters import apply_filter
 from .keypairs import KeyPairMutations, KeyPairQueries
 from .policies import (
     KeyPairPolicyMutations,
@@ -32,6 +33,7 @@ from .policies import (
     UserPolicyMutations,
     UserPolicyQueries,
 )
+from .sessions import SESSION_FILTERABLE, SessionMutations
 from .tenancy import TenancyMutations, TenancyQueries
 from .users import UserMutations, UserQueries
 
@@ -292,10 +294,8 @@ class Query(
     ) -> ComputeSessionList:
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
             raise GraphQLError(f"limit must be within 1..{MAX_LIMIT} and offset >= 0")
-        if filter:
-            raise GraphQLError("filter expressions are not supported; use status/access_key")
         caller = _caller(info)
-        qs = sessions_visible_to(keypair=caller)
+        qs = apply_filter(sessions_visible_to(keypair=caller), filter, SESSION_FILTERABLE)
         if status:
             wanted = {s.strip().upper() for s in status.split(",") if s.strip()}
             unknown = wanted - set(SessionStatus.values)
@@ -351,6 +351,7 @@ class Mutation(
     UserPolicyMutations,
     ProjectPolicyMutations,
     AgentMutations,
+    SessionMutations,
     graphene.ObjectType,
 ):
     pass
