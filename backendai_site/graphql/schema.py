@@ -24,6 +24,7 @@ from sessions_app.services.idle import session_idle_checks
 
 from .agents import AgentMutations, AgentQueries
 from .filters import apply_filter
+from .images import ImageMutations, ImageQueries
 from .keypairs import KeyPairMutations, KeyPairQueries
 from .policies import (
     KeyPairPolicyMutations,
@@ -262,6 +263,7 @@ class Query(
     UserPolicyQueries,
     ProjectPolicyQueries,
     AgentQueries,
+    ImageQueries,
     graphene.ObjectType,
 ):
     keypair = graphene.Field(KeyPairType)
@@ -352,6 +354,7 @@ class Mutation(
     ProjectPolicyMutations,
     AgentMutations,
     SessionMutations,
+    ImageMutations,
     graphene.ObjectType,
 ):
     pass
