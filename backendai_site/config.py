@@ -106,6 +106,21 @@ class AppsSection(BaseModel):
     cookie_max_age: int = Field(default=12 * 3600, gt=0)
 
 
+class CallbacksSection(BaseModel):
+    """Session callbacks (`callback_url`, sessions_app.services.callbacks): where the manager
+    may send them."""
+
+    allowed_schemes: list[str] = Field(default_factory=lambda: ["http", "https"])
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names or `*.example.com` suffixes; empty means any public host.",
+    )
+    allow_private_addresses: bool = Field(
+        default=False, description="Allow loopback, link-local, private and reserved addresses."
+    )
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+
 class SiteConfig(EnvThenTomlSettings):
     """Configuration for every process role (web, worker, beat, agent tools)."""
 
@@ -145,6 +160,9 @@ class SiteConfig(EnvThenTomlSettings):
     auth_max_clock_skew_seconds: int = Field(default=900, gt=0)
     rate_limit_window_seconds: int = Field(default=900, gt=0)
     login_max_failures: int = Field(default=10, gt=0)
+    # request signing methods accepted (COMPAT.md 2.3); HMAC-SHA256 is what the official client
+    # sends, and weaker hashes (MD5, SHA-1) stay refused unless listed here
+    auth_sign_methods: list[str] = Field(default_factory=lambda: ["HMAC-SHA256"], min_length=1)
     # announcement shown by the official client once per message
     announcement: str = ""
     # where the web role is reachable, written into credentials and printed by the quick start
@@ -154,6 +172,7 @@ class SiteConfig(EnvThenTomlSettings):
     scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
     idle: IdleSection = Field(default_factory=IdleSection)
     apps: AppsSection = Field(default_factory=AppsSection)
+    callbacks: CallbacksSection = Field(default_factory=CallbacksSection)
 
     # benchmarks only (bench/): a URLconf that mounts bench-only baseline views; never in production
     bench_root_urlconf: str | None = None
@@ -165,6 +184,23 @@ class SiteConfig(EnvThenTomlSettings):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return upper
+
+    @field_validator("auth_sign_methods")
+    @classmethod
+    def _check_sign_methods(cls, value: list[str]) -> list[str]:
+        for method in value:
+            kind, _, hash_name = method.lower().partition("-")
+            if (
+                kind != "hmac"
+                or hash_name.startswith("shake")
+                or (hash_name not in hashlib.algorithms_guaranteed)
+            ):
+                raise ValueError(f"{method!r} is not HMAC-<hash> with a fixed-size hash")
+        return value
+
+    @property
+    def auth_sign_methods_allowed(self) -> frozenset[str]:
+        return frozenset(method.lower() for method in self.auth_sign_methods)
 
     @field_validator("database_url")
     @classmethod

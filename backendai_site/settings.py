@@ -7,6 +7,7 @@ the database is the embedded PostgreSQL that `python -m backendai_site.devservic
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
+    "axes",
     "backendai_site.accounts",
     "agents_app",
     "sessions_app",
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backendai_site.common.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backendai_site.common.middleware.RateLimitHeadersMiddleware",
+    # last, as django-axes asks: it turns a lockout raised by the login view into a response
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backendai_site.urls"
@@ -98,6 +103,20 @@ TEMPLATES = [
 DATABASES = {"default": _database_from_url(site_config.resolved_database_url())}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Password logins (the admin console, the console login page) go through django-axes first:
+# failures are counted per account and client address together, so one client cannot lock an
+# account out for everybody, nor everybody behind one address out of their accounts.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = site_config.login_max_failures
+AXES_COOLOFF_TIME = timedelta(seconds=site_config.rate_limit_window_seconds)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# the login forms post the e-mail (USERNAME_FIELD) as `username`
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "backendai_site.accounts.lockout.login_lockout_response"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -120,7 +139,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["backendai_site.common.api.parsers.BoundedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "backendai_site.common.api.pagination.DefaultPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -141,6 +160,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "sessions_app.api.openapi.add_async_session_endpoints",
+        "backendai_site.common.api.openapi.add_error_responses",
     ],
 }
 

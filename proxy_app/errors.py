@@ -14,7 +14,7 @@ class ProxiedAppNotFound(AppNotFound):
 
 class AppAccessDenied(PermissionDenied):
     error_type = "app-access-denied"
-    title = "Only the session's owner and its admins may open its apps."
+    title = "Only the session's owner and its admins may open its apps (monitors only watch)."
 
 
 class AppNotRunning(ServiceUnavailable):

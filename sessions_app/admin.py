@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from .enums import SessionStatus
+from backendai_site.accounts.enums import UserRole
+from backendai_site.accounts.models import User
+from backendai_site.accounts.selectors import user_watched_domain_id
+
+from .enums import SessionAction, SessionStatus
 from .models import Kernel, Session, SessionStatusHistory, SessionTemplate
+from .selectors import sessions_for
 from .services.idle import session_idle_checks
 from .services.lifecycle import session_destroy
 
@@ -112,7 +117,14 @@ class SessionAdmin(admin.ModelAdmin):
     actions = ("terminate_sessions", "force_terminate_sessions")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
-        return super().get_queryset(request).prefetch_related("kernels")
+        # The one session rule: a monitor of one domain sees that domain's sessions only.
+        visible = sessions_for(cast(User, request.user), SessionAction.VIEW)
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=visible.values("pk"))
+            .prefetch_related("kernels")
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # sessions are created through the API, which runs every policy check
@@ -178,3 +190,11 @@ class SessionTemplateAdmin(admin.ModelAdmin):
     list_display = ("name", "domain", "project", "user", "is_active", "created_at")
     list_filter = ("is_active", "domain")
     search_fields = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionTemplate]:
+        qs = super().get_queryset(request)
+        user = cast(User, request.user)
+        if user.role == UserRole.SUPERADMIN:
+            return qs
+        domain_id = user_watched_domain_id(user=user)
+        return qs if domain_id is None else qs.filter(domain_id=domain_id)

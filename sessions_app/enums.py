@@ -10,6 +10,7 @@ __all__ = [
     "ClusterMode",
     "KernelRole",
     "KernelStatus",
+    "SessionAction",
     "SessionResult",
     "SessionStatus",
     "SessionType",
@@ -132,3 +133,17 @@ class ClusterMode(models.TextChoices):
 class KernelRole(models.TextChoices):
     MAIN = "main"
     SUB = "sub"
+
+
+class SessionAction(models.TextChoices):
+    """What a caller wants to do with a session; `sessions_for` decides who may.
+
+    VIEW reads (info, list, logs, history, dependency graph, events, GraphQL); OPERATE works
+    inside the running session (execute, complete, interrupt, pty, tcpproxy, apps and service
+    start, app links, files, upload, download, the terminal page); MANAGE changes the session
+    itself (rename, restart, destroy, priority, commit).
+    """
+
+    VIEW = "view"
+    OPERATE = "operate"
+    MANAGE = "manage"

@@ -89,6 +89,11 @@ class DomainMismatch(InvalidAPIParameters):
     title = "The domain does not match the session owner's."
 
 
+class SessionActionNotPermitted(PermissionDenied):
+    error_type = "session-action-not-permitted"
+    title = "You may see this session but not do that to it (monitors only watch)."
+
+
 class OwnerNotPermitted(PermissionDenied):
     error_type = "insufficient-privilege"
     title = "Only admins may act on behalf of another keypair."
@@ -132,3 +137,13 @@ class FilePathNotAllowed(InvalidAPIParameters):
 class IllegalStatusTransition(Conflict):
     error_type = "illegal-status-transition"
     title = "The requested status change is not allowed."
+
+
+class CallbackURLNotAllowed(InvalidAPIParameters):
+    error_type = "callback-url-not-allowed"
+    title = "The callback URL is not allowed."
+
+
+class AgentDesignationNotAllowed(PermissionDenied):
+    error_type = "agent-designation-not-allowed"
+    title = "Only superadmins may choose the agents of a session."

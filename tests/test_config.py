@@ -101,6 +101,29 @@ class TestSections:
         assert (config.agents.lost_timeout, config.agents.sweep_interval) == (45.0, 3.0)
         assert config.apps.domain == "apps.example.test"
 
+    def test_callbacks_section_and_sign_methods_from_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("BAI_CALLBACKS_ALLOWED_HOSTS", '["hooks.example.com"]')
+        monkeypatch.setenv("BAI_CALLBACKS_ALLOW_PRIVATE_ADDRESSES", "true")
+        monkeypatch.setenv("BAI_AUTH_SIGN_METHODS", '["HMAC-SHA256", "HMAC-SHA512"]')
+
+        config = SiteConfig()
+
+        assert config.callbacks.allowed_hosts == ["hooks.example.com"]
+        assert config.callbacks.allow_private_addresses is True
+        assert config.callbacks.allowed_schemes == ["http", "https"]
+        assert config.auth_sign_methods_allowed == {"hmac-sha256", "hmac-sha512"}
+
+    @pytest.mark.parametrize("method", ["HMAC-SHAKE_128", "RSA-SHA256", "HMAC-NOPE"])
+    def test_a_sign_method_without_a_fixed_size_hmac_is_refused(
+        self, monkeypatch: pytest.MonkeyPatch, method: str
+    ) -> None:
+        monkeypatch.setenv("BAI_AUTH_SIGN_METHODS", f'["{method}"]')
+
+        with pytest.raises(SystemExit):
+            load_config()
+
     def test_a_bad_section_value_names_its_variable(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from agents_app.enums import SchedulerKind
 from agents_app.models import ResourceGroup, ResourceGroupForDomain
 from agents_app.schemas import ResourceGroupOpts
-from backendai_site.accounts.enums import UserRole
+from backendai_site.accounts.enums import STAFF_ROLES, UserRole
 from backendai_site.accounts.models import Domain, User
+from backendai_site.accounts.selectors import user_watched_domain_id
 from backendai_site.common.errors import Conflict, InvalidAPIParameters, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,13 @@ def require_superadmin(actor: User) -> None:
 
 
 def resource_groups_visible_to(*, actor: User) -> QuerySet[ResourceGroup]:
-    """Superadmins and monitors read every group; a domain admin those its domain may use."""
+    """Staff read the groups of the domain they watch (every group for superadmins and global
+    monitors); plain users are refused."""
+    if actor.role not in STAFF_ROLES:
+        raise PermissionDenied("reading resource groups needs an admin or monitor role")
+    domain_id = user_watched_domain_id(user=actor)
     qs = ResourceGroup.objects.all()
-    match actor.role:
-        case UserRole.SUPERADMIN | UserRole.MONITOR:
-            return qs
-        case UserRole.ADMIN:
-            return qs.filter(domains=actor.domain_id)
-    raise PermissionDenied("reading resource groups needs an admin or monitor role")
+    return qs if domain_id is None else qs.filter(domains=domain_id)
 
 
 def _apply(group: ResourceGroup, changes: dict[str, Any]) -> None:

@@ -1,7 +1,9 @@
 """The admin console for tenancy: domains, projects, users, keypairs and policies.
 
-Domain admins see and change only their own domain's objects; monitors only read (their
-role's permissions, see permissions.py, make every page read-only for them).
+Domain admins see and change only their own domain's objects, pick only its users and projects
+(lists, forms, inlines, autocompletes, raw-id lookups, actions) and grant only roles at or below
+their own inside it; monitors only read (their role's permissions, see permissions.py, make
+every page read-only for them), and only their own domain unless a superadmin made them global.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, QuerySet
-from django.forms import ModelChoiceField
+from django.forms import ModelChoiceField, ModelForm
 from django.http import HttpRequest
 
 from .enums import UserRole, UserStatus
@@ -27,36 +30,87 @@ from .models import (
     User,
     UserResourcePolicy,
 )
+from .permissions import grantable_roles, role_may_grant
+from .selectors import user_watched_domain_id
 from .services import keypair_issue, keypair_revoke, user_set_status
 
 
+def _console_user(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) else None
+
+
 def _is_domain_admin(request: HttpRequest) -> bool:
-    return getattr(request.user, "role", None) == UserRole.ADMIN
+    user = _console_user(request)
+    return user is not None and user.role == UserRole.ADMIN
+
+
+def _is_superadmin(request: HttpRequest) -> bool:
+    user = _console_user(request)
+    return user is not None and user.role == UserRole.SUPERADMIN
+
+
+def _confined_domain_id(request: HttpRequest) -> int | None:
+    """The one domain the console user reaches (domain admins, monitors), or None for all."""
+    user = _console_user(request)
+    if user is None or user.role == UserRole.SUPERADMIN:
+        return None
+    return user_watched_domain_id(user=user)
+
+
+def _domain_limited_choices(
+    db_field: ForeignKey[Any, Any], request: HttpRequest, kwargs: dict[str, Any]
+) -> None:
+    """Foreign-key choices (selects, autocompletes and raw-id inputs alike: the form field's
+    queryset is what a submitted id is validated against) confined to the user's domain."""
+    domain_id = _confined_domain_id(request)
+    if domain_id is None:
+        return
+    match db_field.name:
+        case "domain":
+            kwargs["queryset"] = Domain.objects.filter(pk=domain_id)
+        case "user":
+            kwargs["queryset"] = _users_reachable(request).filter(domain_id=domain_id)
+        case "project":
+            kwargs["queryset"] = Project.objects.filter(domain_id=domain_id)
+
+
+def _users_reachable(request: HttpRequest) -> QuerySet[User]:
+    """Users the console user may see and pick: a domain admin never reaches a superadmin or a
+    global monitor, even one filed under its domain."""
+    qs = User.objects.all()
+    if _is_domain_admin(request):
+        qs = qs.exclude(role=UserRole.SUPERADMIN).exclude(monitors_all_domains=True)
+    return qs
 
 
 class DomainScopedAdmin(admin.ModelAdmin):
-    """Limits a domain admin to rows of their own domain, in lists, forms and choices."""
+    """Limits domain admins and domain monitors to rows of their own domain, in lists, forms,
+    choices, autocompletes and actions (actions run on `get_queryset`)."""
 
     domain_lookup = "domain"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         qs = super().get_queryset(request)
-        if _is_domain_admin(request):
-            return qs.filter(**{self.domain_lookup: request.user.domain_id})  # type: ignore[union-attr]
+        domain_id = _confined_domain_id(request)
+        if domain_id is not None:
+            return qs.filter(**{self.domain_lookup: domain_id})
         return qs
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField[Any] | None:
-        if _is_domain_admin(request):
-            domain_id = request.user.domain_id  # type: ignore[union-attr]
-            match db_field.name:
-                case "domain":
-                    kwargs["queryset"] = Domain.objects.filter(pk=domain_id)
-                case "user":
-                    kwargs["queryset"] = User.objects.filter(domain_id=domain_id)
-                case "project":
-                    kwargs["queryset"] = Project.objects.filter(domain_id=domain_id)
+        _domain_limited_choices(db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class DomainScopedInline(admin.TabularInline):
+    """An inline whose foreign-key choices are confined like DomainScopedAdmin's."""
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
+        _domain_limited_choices(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -66,9 +120,21 @@ class DomainAdmin(DomainScopedAdmin):
     list_display = ("name", "is_active", "description", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "description")
+    # A domain admin may describe its domain but not raise its own limits or switch it on/off.
+    limits = (
+        "name",
+        "is_active",
+        "total_resource_slots",
+        "allowed_vfolder_hosts",
+        "allowed_docker_registries",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return readonly if _is_superadmin(request) else readonly + self.limits
 
 
-class ProjectMembershipInline(admin.TabularInline):
+class ProjectMembershipInline(DomainScopedInline):
     model = ProjectMembership
     extra = 0
     autocomplete_fields = ("user",)
@@ -83,7 +149,7 @@ class ProjectAdmin(DomainScopedAdmin):
     inlines = (ProjectMembershipInline,)
 
 
-class KeyPairInline(admin.TabularInline):
+class KeyPairInline(DomainScopedInline):
     model = KeyPair
     extra = 0
     fields = ("access_key", "is_active", "is_admin", "resource_policy", "last_used")
@@ -110,7 +176,19 @@ class UserAdmin(DomainScopedAdmin, DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "username", "password")}),
         ("Profile", {"fields": ("full_name", "description")}),
-        ("Access", {"fields": ("role", "status", "status_info", "domain", "resource_policy")}),
+        (
+            "Access",
+            {
+                "fields": (
+                    "role",
+                    "monitors_all_domains",
+                    "status",
+                    "status_info",
+                    "domain",
+                    "resource_policy",
+                )
+            },
+        ),
         ("Dates", {"fields": ("last_login", "created_at", "modified_at")}),
     )
     add_fieldsets = (
@@ -134,14 +212,43 @@ class UserAdmin(DomainScopedAdmin, DjangoUserAdmin):
     inlines = (KeyPairInline,)
     actions = ("activate_users", "deactivate_users", "issue_keypairs")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).filter(pk__in=_users_reachable(request).values("pk"))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if _is_superadmin(request):
+            return fieldsets
+        # Only a superadmin may let a monitor watch every domain.
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f != "monitors_all_domains"]})
+            for name, opts in fieldsets
+        ]
+
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):  # type: ignore[no-untyped-def]
         form = super().get_form(request, obj, change=change, **kwargs)
-        if _is_domain_admin(request) and "role" in form.base_fields:
-            # a domain admin may not mint superadmins
+        granter = _console_user(request)
+        if granter is not None and "role" in form.base_fields:
+            allowed = set(grantable_roles(granter.role))
             form.base_fields["role"].choices = [  # type: ignore[attr-defined]
-                choice for choice in UserRole.choices if choice[0] != UserRole.SUPERADMIN
+                choice for choice in UserRole.choices if choice[0] in allowed
             ]
         return form
+
+    def save_model(
+        self, request: HttpRequest, obj: User, form: ModelForm[User], change: bool
+    ) -> None:
+        """The form already offers only what may be granted; refuse anything else that slips
+        through (a crafted POST, a form built elsewhere) before it is written."""
+        granter = _console_user(request)
+        if granter is None or not role_may_grant(granter.role, obj.role):
+            raise PermissionDenied("You may not grant that role.")
+        if granter.role != UserRole.SUPERADMIN:
+            if obj.monitors_all_domains:
+                raise PermissionDenied("Only a superadmin may make a monitor watch every domain.")
+            if obj.domain_id != granter.domain_id:
+                raise PermissionDenied("Domain admins manage users of their own domain only.")
+        super().save_model(request, obj, form, change)
 
     @admin.action(description="Activate selected users", permissions=["change"])
     def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -199,6 +306,9 @@ class KeyPairAdmin(DomainScopedAdmin):
         "created_at",
     )
     actions = ("revoke_keypairs",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[KeyPair]:
+        return super().get_queryset(request).filter(user__in=_users_reachable(request))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # issue keypairs from the user list so the secret can be shown once

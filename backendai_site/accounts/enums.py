@@ -26,3 +26,11 @@ class DefaultForUnspecified(models.TextChoices):
 
 STAFF_ROLES = frozenset({UserRole.SUPERADMIN, UserRole.ADMIN, UserRole.MONITOR})
 DEFAULT_NAME = "default"
+
+# How far each role reaches, highest first: a role may grant only roles at or below its own.
+ROLE_RANK = {
+    UserRole.SUPERADMIN: 3,
+    UserRole.ADMIN: 2,
+    UserRole.MONITOR: 1,
+    UserRole.USER: 0,
+}

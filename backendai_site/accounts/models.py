@@ -130,6 +130,12 @@ class User(AbstractBaseUser):
         UserResourcePolicy, on_delete=models.PROTECT, related_name="users"
     )
     need_password_change = models.BooleanField(default=False)
+    monitors_all_domains = models.BooleanField(
+        default=False,
+        help_text=(
+            "Monitors only: watch every domain instead of their own. Only a superadmin may set it."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .enums import UserRole
+from .enums import ROLE_RANK, UserRole
 
 # Models a domain admin may add, change or delete (always inside their own domain).
 DOMAIN_ADMIN_WRITABLE = frozenset(
@@ -57,3 +57,14 @@ def role_has_module_perms(role: str, app_label: str) -> bool:
         case UserRole.MONITOR:
             return app_label in MONITOR_APPS
     return False
+
+
+def role_may_grant(granter_role: str, granted_role: str) -> bool:
+    """A role may hand out only roles at or below its own; plain users and monitors grant none."""
+    if granter_role not in (UserRole.SUPERADMIN, UserRole.ADMIN):
+        return False
+    return ROLE_RANK[UserRole(granted_role)] <= ROLE_RANK[UserRole(granter_role)]
+
+
+def grantable_roles(granter_role: str) -> list[UserRole]:
+    return [role for role in UserRole if role_may_grant(granter_role, role)]

@@ -6,7 +6,7 @@ from django.db.models import Prefetch, QuerySet
 
 from backendai_site.common.errors import NotFound
 
-from .enums import UserRole
+from .enums import STAFF_ROLES, UserRole
 from .models import Domain, KeyPair, Project, User
 
 
@@ -36,15 +36,27 @@ def user_main_keypair(*, user: User) -> KeyPair | None:
     )
 
 
+def user_watched_domain_id(*, user: User) -> int | None:
+    """The one domain a staff user's reach is confined to, or None for every domain.
+
+    Superadmins and monitors a superadmin made global reach every domain; domain admins and
+    every other monitor reach their own domain only. Plain users reach no domain as a whole
+    (their own objects only), which callers check before asking this."""
+    if user.role == UserRole.SUPERADMIN:
+        return None
+    if user.role == UserRole.MONITOR and user.monitors_all_domains:
+        return None
+    return user.domain_id
+
+
 def users_visible_to(*, actor: User) -> QuerySet[User]:
-    """Users an actor may read: all (superadmin, monitor), its domain's (domain admin), itself."""
+    """Users an actor may read: staff those of the domain it watches (every domain for
+    superadmins and global monitors), a plain user itself."""
     qs = User.objects.all()
-    match actor.role:
-        case UserRole.SUPERADMIN | UserRole.MONITOR:
-            return qs
-        case UserRole.ADMIN:
-            return qs.filter(domain_id=actor.domain_id)
-    return qs.filter(pk=actor.pk)
+    if actor.role not in STAFF_ROLES:
+        return qs.filter(pk=actor.pk)
+    domain_id = user_watched_domain_id(user=actor)
+    return qs if domain_id is None else qs.filter(domain_id=domain_id)
 
 
 def users_for_listing(qs: QuerySet[User]) -> QuerySet[User]:
@@ -65,27 +77,23 @@ def user_visible_get(*, actor: User, email: str) -> User:
 def keypairs_visible_to(*, actor: User) -> QuerySet[KeyPair]:
     """Keypairs an actor may read, scoped like `users_visible_to`."""
     qs = KeyPair.objects.all()
-    match actor.role:
-        case UserRole.SUPERADMIN | UserRole.MONITOR:
-            return qs
-        case UserRole.ADMIN:
-            return qs.filter(user__domain_id=actor.domain_id)
-    return qs.filter(user=actor)
+    if actor.role not in STAFF_ROLES:
+        return qs.filter(user=actor)
+    domain_id = user_watched_domain_id(user=actor)
+    return qs if domain_id is None else qs.filter(user__domain_id=domain_id)
 
 
 def projects_visible_to(*, actor: User) -> QuerySet[Project]:
-    """Projects an actor may read: all, its domain's (domain admin), its own (members)."""
+    """Projects an actor may read: staff those of the domain it watches, users their own."""
     qs = Project.objects.all()
-    match actor.role:
-        case UserRole.SUPERADMIN | UserRole.MONITOR:
-            return qs
-        case UserRole.ADMIN:
-            return qs.filter(domain_id=actor.domain_id)
-    return qs.filter(members=actor)
+    if actor.role not in STAFF_ROLES:
+        return qs.filter(members=actor)
+    domain_id = user_watched_domain_id(user=actor)
+    return qs if domain_id is None else qs.filter(domain_id=domain_id)
 
 
 def domains_visible_to(*, actor: User) -> QuerySet[Domain]:
-    """Domains an actor may read: all (superadmin, monitor), else its own."""
-    if actor.role in (UserRole.SUPERADMIN, UserRole.MONITOR):
-        return Domain.objects.all()
-    return Domain.objects.filter(pk=actor.domain_id)
+    """Domains an actor may read: every one for superadmins and global monitors, else its own."""
+    domain_id = user_watched_domain_id(user=actor) if actor.role in STAFF_ROLES else actor.domain_id
+    qs = Domain.objects.all()
+    return qs if domain_id is None else qs.filter(pk=domain_id)

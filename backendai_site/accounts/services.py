@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from backendai_site.common.errors import InvalidAPIParameters, LoginFailed, LoginThrottled
-from backendai_site.common.ratelimit import rolling_count, rolling_hit, rolling_reset
+from backendai_site.common.ratelimit import rolling_hit, rolling_peek, rolling_reset
 from backendai_site.config import get_config
 
 from .crypto import decrypt_secret, encrypt_secret, generate_access_key, generate_secret_key
@@ -224,22 +224,22 @@ class AuthorizedLogin:
 def user_authorize(*, domain_name: str, email: str, password: str, client: str) -> AuthorizedLogin:
     """Check a domain/e-mail/password login and hand back the user's keypair.
 
-    Failed attempts are counted per account and per client address in Redis; past
-    `login_max_failures` in the rate-limit window further attempts are refused without checking.
+    Failed attempts are counted per account and client address together in Redis: past
+    `login_max_failures` in the rate-limit window that pair is refused without checking, while
+    the same account from elsewhere and other accounts from the same address still log in.
     """
     config = get_config()
     window = config.rate_limit_window_seconds
-    keys = (f"bai:loginfail:acct:{domain_name}:{email.lower()}", f"bai:loginfail:client:{client}")
-    if any(
-        rolling_count(key=key, window_seconds=window) >= config.login_max_failures for key in keys
-    ):
-        raise LoginThrottled()
+    limit = config.login_max_failures
+    key = f"bai:loginfail:{domain_name}:{email.lower()}:{client}"
+    failures = rolling_peek(key=key, limit=limit, window_seconds=window)
+    if failures.used >= limit:
+        raise LoginThrottled(retry_after=failures.retry_after)
     user = user_get_by_login(domain_name=domain_name, email=email)
     keypair = user_main_keypair(user=user) if user is not None else None
     if user is None or not user.is_active or not user.check_password(password) or keypair is None:
-        for key in keys:
-            rolling_hit(key=key, limit=config.login_max_failures, window_seconds=window)
+        rolling_hit(key=key, limit=limit, window_seconds=window)
         log.info("login failed", extra={"domain": domain_name, "email": email, "client": client})
         raise LoginFailed()
-    rolling_reset(key=keys[0])
+    rolling_reset(key=key)
     return AuthorizedLogin(user=user, keypair=keypair, secret_key=keypair_secret(keypair=keypair))

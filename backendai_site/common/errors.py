@@ -7,10 +7,16 @@ problem+json body the official Backend.AI client prints.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Any, ClassVar
 
 PROBLEM_TYPE_BASE = "https://api.backend.ai/probs/"
+# An error body echoes input; these bounds keep a small request from yielding a large answer.
+MAX_MESSAGE_CHARS = 1024
+MAX_DATA_STRING_CHARS = 256
+MAX_DATA_ITEMS = 32
+MAX_DATA_DEPTH = 4
 
 
 class ErrorKind(StrEnum):
@@ -43,11 +49,38 @@ class BackendError(Exception):
         body: dict[str, Any] = {
             "type": PROBLEM_TYPE_BASE + self.error_type,
             "title": self.title,
-            "msg": self.msg or self.title,
+            "msg": clip_text(self.msg or self.title, MAX_MESSAGE_CHARS),
         }
         if self.data is not None:
-            body["data"] = self.data
+            body["data"] = clip_data(self.data)
         return body
+
+
+def clip_text(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def clip_data(value: Any, depth: int = 0) -> Any:
+    """`value` with long strings cut, long containers shortened and deep nesting elided."""
+    match value:
+        case str():
+            return clip_text(value, MAX_DATA_STRING_CHARS)
+        case bool() | None:
+            return value
+        case float():
+            return value if math.isfinite(value) else str(value)
+        case int():
+            return value if abs(value) < 10**18 else "(a very large number)"
+        case dict() if depth < MAX_DATA_DEPTH:
+            items = list(value.items())[:MAX_DATA_ITEMS]
+            return {
+                clip_text(str(k), MAX_DATA_STRING_CHARS): clip_data(v, depth + 1) for k, v in items
+            }
+        case list() | tuple() if depth < MAX_DATA_DEPTH:
+            return [clip_data(v, depth + 1) for v in list(value)[:MAX_DATA_ITEMS]]
+        case dict() | list() | tuple():
+            return "\u2026"
+    return clip_text(str(value), MAX_DATA_STRING_CHARS)
 
 
 class InvalidAPIParameters(BackendError):
@@ -104,13 +137,29 @@ class Conflict(BackendError):
     title = "The request conflicts with the current state."
 
 
-class RateLimitExceeded(BackendError):
+class RetryLater(BackendError):
+    """An error that passes after a known number of seconds (`retry_after`, when known)."""
+
+    kind = ErrorKind.RATE_LIMITED
+
+    def __init__(
+        self,
+        msg: str | None = None,
+        *,
+        data: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(msg, data=data)
+        self.retry_after = retry_after
+
+
+class RateLimitExceeded(RetryLater):
     kind = ErrorKind.RATE_LIMITED
     error_type = "too-many-requests"
     title = "Too many requests."
 
 
-class LoginThrottled(BackendError):
+class LoginThrottled(RetryLater):
     kind = ErrorKind.RATE_LIMITED
     error_type = "too-many-login-failures"
     title = "Too many failed login attempts; try again later."

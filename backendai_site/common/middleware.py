@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from backendai_site.common.api.exception_handler import problem_response
+from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.common.ratelimit import RateLimitState
 
 RATE_LIMIT_ATTR = "bai_rate_limit"
@@ -25,3 +27,21 @@ class RateLimitHeadersMiddleware:
             response["X-RateLimit-Remaining"] = str(state.remaining)
             response["X-RateLimit-Window"] = str(state.window_seconds)
         return response
+
+
+class RefuseNulMiddleware:
+    """Answers 400 to a NUL byte in the path or the query (`{ref}`, `owner_access_key`, `name`,
+    ...): PostgreSQL cannot store or compare one, so no view should ever see it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return problem_response(
+                InvalidAPIParameters("The URL path or query contains a NUL byte.")
+            )
+        return self.get_response(request)

@@ -30,6 +30,12 @@ _SIZE_RE = re.compile(
     re.IGNORECASE,
 )
 _SLOT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$")
+# A plain decimal, as Backend.AI's clients write amounts: no exponent, sign, underscores or words.
+_COUNT_RE = re.compile(r"^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$")
+# Bounds on user-given amounts: far above any machine (a zettabyte, 10^21 cores), far below
+# what would overflow decimal arithmetic or fill an error message.
+MAX_AMOUNT = Decimal(10) ** 21
+MAX_AMOUNT_TEXT = 64
 
 
 def is_bytes_slot(slot_name: str) -> bool:
@@ -47,13 +53,15 @@ def parse_binary_size(value: str | int | Decimal) -> Decimal:
         return Decimal(value)
     if isinstance(value, Decimal):
         return Decimal(int(_check_decimal(value, str(value))))
+    if len(value) > MAX_AMOUNT_TEXT:
+        raise InvalidResourceSlot(f"not a size: {value[:MAX_AMOUNT_TEXT]!r}... (too long)")
     match = _SIZE_RE.match(value)
     if match is None:
         raise InvalidResourceSlot(f"not a size: {value!r} (expected e.g. 4g, 512m, 1024)")
     number = Decimal(match["num"])
     unit = match["unit"]
     multiplier = 1024 ** (_SUFFIXES.index(unit.lower()) + 1) if unit else 1
-    return Decimal(int(number * multiplier))
+    return Decimal(int(_check_decimal(number * multiplier, value)))
 
 
 def format_binary_size(value: Decimal | int) -> str:
@@ -79,6 +87,8 @@ def _check_decimal(value: Decimal, shown: str) -> Decimal:
         raise InvalidResourceSlot(f"not a finite amount: {shown!r}")
     if value < 0:
         raise InvalidResourceSlot(f"a resource amount cannot be negative: {shown!r}")
+    if value > MAX_AMOUNT:
+        raise InvalidResourceSlot(f"a resource amount must be at most 10^21: {shown[:32]!r}")
     return value
 
 
@@ -92,11 +102,11 @@ def _parse_count(value: Any) -> Decimal:
     if isinstance(value, float):
         return _check_decimal(Decimal(repr(value)), repr(value))
     if isinstance(value, str):
-        try:
-            parsed = Decimal(value.strip())
-        except InvalidOperation:
-            raise InvalidResourceSlot(f"not an amount: {value!r}") from None
-        return _check_decimal(parsed, value)
+        if len(value) > MAX_AMOUNT_TEXT or not _COUNT_RE.match(value):
+            raise InvalidResourceSlot(
+                f"not an amount: {value[:MAX_AMOUNT_TEXT]!r} (expected a decimal such as 2 or 0.5)"
+            )
+        return _check_decimal(Decimal(value.strip()), value)
     raise InvalidResourceSlot(f"not an amount: {value!r}")
 
 

@@ -16,10 +16,10 @@ from graphql import GraphQLError
 
 from agents_app.models import Image
 from backendai_site.accounts.models import KeyPair
-from sessions_app.enums import SessionStatus
+from sessions_app.enums import SessionAction, SessionStatus
 from sessions_app.errors import SessionNotFound
 from sessions_app.models import Kernel, Session
-from sessions_app.selectors import session_get_by_ref, sessions_visible_to
+from sessions_app.selectors import session_get_by_ref, sessions_for
 from sessions_app.services.idle import session_idle_checks
 
 from .agents import AgentMutations, AgentQueries
@@ -297,7 +297,7 @@ class Query(
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
             raise GraphQLError(f"limit must be within 1..{MAX_LIMIT} and offset >= 0")
         caller = _caller(info)
-        qs = apply_filter(sessions_visible_to(keypair=caller), filter, SESSION_FILTERABLE)
+        qs = apply_filter(sessions_for(caller, SessionAction.VIEW), filter, SESSION_FILTERABLE)
         if status:
             wanted = {s.strip().upper() for s in status.split(",") if s.strip()}
             unknown = wanted - set(SessionStatus.values)
@@ -321,7 +321,9 @@ class Query(
         root: None, info: graphene.ResolveInfo, id: UUID
     ) -> ComputeSession | None:
         try:
-            session = session_get_by_ref(requester=_caller(info), ref=str(id))
+            session = session_get_by_ref(
+                requester=_caller(info), ref=str(id), action=SessionAction.VIEW
+            )
         except SessionNotFound:
             return None
         return ComputeSession.from_session(session, detail=True)

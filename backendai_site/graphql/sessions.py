@@ -9,12 +9,11 @@ import graphene
 from graphql import GraphQLError
 
 from sessions_app.errors import SessionNotFound
-from sessions_app.selectors import session_get_by_ref
 from sessions_app.services.priority import session_set_priority
 
 from .common import caller_keypair, mutation_guard
 
-# `--filter` field -> ORM path over sessions_visible_to()
+# `--filter` field -> ORM path, applied inside sessions_for(caller, VIEW)
 SESSION_FILTERABLE = {
     "id": "id",
     "name": "name",
@@ -72,12 +71,11 @@ class ModifyComputeSession(graphene.Mutation):
 
         def run() -> ModifiedComputeSession:
             try:
-                session = session_get_by_ref(requester=requester, ref=str(input["id"]))
+                changed = session_set_priority(
+                    requester=requester, ref=str(input["id"]), priority=input["priority"]
+                )
             except SessionNotFound as exc:
                 raise GraphQLError(f"no session {input['id']!r} visible to you") from exc
-            changed = session_set_priority(
-                requester=requester, session=session, priority=input["priority"]
-            )
             return ModifiedComputeSession(
                 id=changed.pk, name=changed.name, priority=changed.priority
             )

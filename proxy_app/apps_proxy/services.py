@@ -20,14 +20,15 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import close_old_connections
 
 from agents_app.kernel_runner.client import RunnerClient
-from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import User
 from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.common.redis import get_redis
 from backendai_site.config import get_config
 from proxy_app.errors import AppAccessDenied, AppNotRunning, ProxiedAppNotFound
-from sessions_app.enums import SessionStatus
+from sessions_app.enums import SessionAction, SessionStatus
+from sessions_app.errors import SessionNotRunning
 from sessions_app.models import Kernel, Session
+from sessions_app.selectors import session_permits
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +68,6 @@ def app_label(session_id: UUID | str, app: str) -> str:
     return f"{UUID(str(session_id)).hex}-{app}"
 
 
-def user_may_open(user: User, session: Session) -> bool:
-    """Owners, superadmins and admins of the session's domain (monitors only look)."""
-    if not user.is_active:
-        return False
-    if user.pk == session.user_id:
-        return True
-    match user.role:
-        case UserRole.SUPERADMIN:
-            return True
-        case UserRole.ADMIN:
-            return user.domain_id == session.domain_id
-    return False
-
-
 def _main_kernel(session: Session) -> Kernel:
     kernel = (
         Kernel.objects.select_related("agent")
@@ -89,7 +76,8 @@ def _main_kernel(session: Session) -> Kernel:
         .first()
     )
     if kernel is None or session.status not in SessionStatus.running():
-        raise AppNotRunning("The session is not running.")
+        # the session's state is in the way, not a service: a conflict, not a 503
+        raise SessionNotRunning("The session is not running.")
     return kernel
 
 
@@ -157,8 +145,9 @@ def _port_for_label(label: str) -> int:
 
 
 def app_link_issue(*, user: User, session: Session, app: str, public_endpoint: str = "") -> AppLink:
-    """Start `app` when needed and mint a one-time token for `user` (owner or admin)."""
-    if not user_may_open(user, session):
+    """Start `app` when needed and mint a one-time token for `user`, who must be allowed to
+    operate the session (the one rule, `sessions_app.selectors.sessions_for`)."""
+    if not session_permits(actor=user, session=session, action=SessionAction.OPERATE):
         raise AppAccessDenied()
     if not APP_NAME_RE.match(app):
         raise InvalidAPIParameters("Invalid app name.")
@@ -232,7 +221,7 @@ def label_for_port(port: int) -> str | None:
 
 
 def target_still_valid(target: AppTarget) -> bool:
-    """The session still runs on the same kernel and port, and the user may still open it."""
+    """The session still runs on the same kernel and port, and the user may still operate it."""
     kernel = (
         Kernel.objects.select_related("session", "agent")
         .filter(pk=target.kernel_id, session_id=target.session_id)
@@ -246,7 +235,9 @@ def target_still_valid(target: AppTarget) -> bool:
     if host != target.host:
         return False
     user = User.objects.filter(pk=target.user_id).first()
-    return user is not None and user_may_open(user, kernel.session)
+    return user is not None and session_permits(
+        actor=user, session=kernel.session, action=SessionAction.OPERATE
+    )
 
 
 class TargetCache:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -12,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backendai_site.accounts.models import KeyPair
+from backendai_site.accounts.models import KeyPair, User
 from proxy_app.errors import AppAccessDenied
-from sessions_app.models import Session
-from sessions_app.selectors import session_get_by_ref
+from sessions_app.enums import SessionAction
+from sessions_app.selectors import session_get_by_ref, sessions_for
 
 from .services import app_link_issue
 
@@ -46,6 +47,7 @@ class AppLinkView(APIView):
         session = session_get_by_ref(
             requester=keypair,
             ref=ref,
+            action=SessionAction.OPERATE,
             owner_access_key=request.query_params.get("owner_access_key"),
         )
         link = app_link_issue(
@@ -59,17 +61,23 @@ class AppLinkView(APIView):
 
 @staff_member_required
 def console_app_open(request: HttpRequest, session_id: UUID, app: str) -> HttpResponse:
-    """The admin page's "Open app" link: mint a token for the console user and go there."""
-    session = Session.objects.filter(pk=session_id).first()
-    if session is None or request.user.is_anonymous:
+    """The admin page's "Open app" link: mint a token for the console user and go there.
+
+    A session the user may not even view is not found (404); one they may only view (a
+    monitor's) is forbidden (403)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise Http404("No such session.")
+    session = sessions_for(user, SessionAction.VIEW).filter(pk=session_id).first()
+    if session is None:
         raise Http404("No such session.")
     try:
         link = app_link_issue(
-            user=request.user,
+            user=user,
             session=session,
             app=app,
             public_endpoint=request.build_absolute_uri("/"),
         )
-    except AppAccessDenied:
-        raise Http404("No such session.") from None
+    except AppAccessDenied as exc:
+        raise PermissionDenied(str(exc)) from None
     return HttpResponseRedirect(link.url)

@@ -1,7 +1,8 @@
 """The common part of every session stream: authenticate the handshake, resolve the session's
-main kernel (owner or admin only), and refuse with an HTTP status and a problem+json body (no
-websocket is opened, no byte of the session flows) when that fails. Errors after the handshake
-close the socket with a stable code (4000 + the HTTP status) after a JSON error frame."""
+main kernel (only for a caller the one rule lets operate it: `sessions_for(..., OPERATE)`), and
+refuse with an HTTP status and a problem+json body (no websocket is opened, no byte of the
+session flows) when that fails. Errors after the handshake close the socket with a stable code
+(4000 + the HTTP status) after a JSON error frame."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from backendai_site.common.errors import BackendError, InvalidAPIParameters
+from backendai_site.common.validation import json_loads_bounded
 from sessions_app.services.execute import ExecuteRequest, session_execute_stream
 
 from .base import SessionStreamConsumer
@@ -36,8 +37,8 @@ class ExecuteConsumer(SessionStreamConsumer):
             self._inputs.put_nowait(text_data)
             return
         try:
-            request = ExecuteRequest.model_validate(json.loads(text_data))
-        except (ValueError, ValidationError):
+            request = ExecuteRequest.model_validate(json_loads_bounded(text_data))
+        except (ValueError, ValidationError, InvalidAPIParameters):
             await self.fail(InvalidAPIParameters("The first frame must be {code, mode, options}."))
             return
         self._run = self.spawn(self._execute(request))

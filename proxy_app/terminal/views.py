@@ -13,13 +13,14 @@ from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.template.backends.django import DjangoTemplates
 from django.urls import reverse
 
 from backendai_site.accounts.models import User
-from proxy_app.apps_proxy.services import user_may_open
-from sessions_app.models import Session
+from sessions_app.enums import SessionAction
+from sessions_app.selectors import session_permits, sessions_for
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,16 @@ class ConsoleLoginView(LoginView):
 
 @login_required(login_url="console-login")
 def terminal_page(request: HttpRequest, session_id: UUID) -> HttpResponse:
-    session = Session.objects.filter(pk=session_id).first()
+    """The terminal drives the session's pty (OPERATE): a session the user may not even view is
+    not found (404); one they may only view (a monitor's) is forbidden (403)."""
     user = request.user
-    if session is None or not isinstance(user, User) or not user_may_open(user, session):
+    if not isinstance(user, User):
         raise Http404("No such session.")
+    session = sessions_for(user, SessionAction.VIEW).filter(pk=session_id).first()
+    if session is None:
+        raise Http404("No such session.")
+    if not session_permits(actor=user, session=session, action=SessionAction.OPERATE):
+        raise PermissionDenied("Monitors may watch this session but not open its terminal.")
     if not (STATIC_DIR / "vendor" / "xterm.js").exists():
         log.error("terminal assets missing; run scripts/build_frontend.sh")
         return HttpResponse(

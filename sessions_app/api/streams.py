@@ -24,8 +24,9 @@ from backendai_site.accounts.authentication import keypair_from_signed_request
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.api.exception_handler import problem_response
 from backendai_site.common.errors import BackendError, InvalidAPIParameters, MethodNotAllowed
+from backendai_site.common.validation import json_loads_bounded
 from backendai_site.config import get_config
-from sessions_app.enums import SessionStatus
+from sessions_app.enums import SessionAction, SessionStatus
 from sessions_app.models import Kernel, Session
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.selectors import session_get_by_ref
@@ -44,10 +45,7 @@ _list_view = SessionListView.as_view()
 
 
 def _parse_json(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidAPIParameters("The request body is not valid JSON.") from None
+    body = json_loads_bounded(request.body or b"{}")
     if not isinstance(body, dict):
         raise InvalidAPIParameters("The request body must be a JSON object.")
     return body
@@ -130,7 +128,9 @@ def _find_session_for_events(request: HttpRequest, keypair: KeyPair) -> Session:
     if not ref:
         raise InvalidAPIParameters("sessionName or sessionId is required.")
     owner = params.get("owner_access_key") or params.get("ownerAccessKey")
-    return session_get_by_ref(requester=keypair, ref=ref, owner_access_key=owner)
+    return session_get_by_ref(
+        requester=keypair, ref=ref, action=SessionAction.VIEW, owner_access_key=owner
+    )
 
 
 def _scope(request: HttpRequest) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,14 +19,15 @@ from agents_app.schemas import GetLogs
 from agents_app.services.commands import agent_command_call
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.errors import InvalidAPIParameters
-from sessions_app.enums import KernelStatus
+from sessions_app.enums import KernelStatus, SessionAction
 from sessions_app.models import Session
 from sessions_app.selectors import (
     SESSION_LIST_FIELDS,
     session_get_by_ref,
     session_list_rows,
-    sessions_visible_to,
+    sessions_for,
 )
+from sessions_app.services.execute import ExecuteRequest
 from sessions_app.services.lifecycle import (
     session_destroy,
     session_rename,
@@ -47,10 +49,11 @@ def _keypair(request: Request) -> KeyPair:
     return auth
 
 
-def _session(request: Request, ref: str) -> Session:
+def _session(request: Request, ref: str, action: SessionAction) -> Session:
     return session_get_by_ref(
         requester=_keypair(request),
         ref=ref,
+        action=action,
         owner_access_key=request.query_params.get("owner_access_key"),
     )
 
@@ -66,7 +69,7 @@ class SessionListView(generics.ListAPIView[Session]):
     filterset_class = SessionFilter
 
     def get_queryset(self) -> QuerySet[Session]:
-        return sessions_visible_to(keypair=_keypair(self.request)).order_by("-created_at")
+        return sessions_for(_keypair(self.request), SessionAction.VIEW).order_by("-created_at")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Plain rows (`.values()`), not model objects: three queries whatever the page size."""
@@ -82,7 +85,7 @@ class SessionListView(generics.ListAPIView[Session]):
 class SessionDetailView(APIView):
     @extend_schema(parameters=[OWNER_PARAM], responses=SessionOutputSerializer)
     def get(self, request: Request, ref: str) -> Response:
-        return Response(SessionOutputSerializer(_session(request, ref)).data)
+        return Response(SessionOutputSerializer(_session(request, ref, SessionAction.VIEW)).data)
 
     @extend_schema(
         parameters=[
@@ -90,10 +93,12 @@ class SessionDetailView(APIView):
             OpenApiParameter("forced", bool, required=False),
             OpenApiParameter("recursive", bool, required=False),
         ],
-        responses=inline_serializer("SessionDestroyed", {"destroyed": serializers.ListField()}),
+        responses={
+            200: inline_serializer("SessionDestroyed", {"destroyed": serializers.ListField()})
+        },
     )
     def delete(self, request: Request, ref: str) -> Response:
-        session = _session(request, ref)
+        session = _session(request, ref, SessionAction.MANAGE)
         forced = _flag(request, "forced")
         if _flag(request, "recursive"):
             destroyed = sessions_destroy_recursive(
@@ -106,10 +111,12 @@ class SessionDetailView(APIView):
 
     @extend_schema(parameters=[OWNER_PARAM], request=None, responses={204: None})
     def patch(self, request: Request, ref: str) -> Response:
-        session_restart(session=_session(request, ref))
+        session_restart(session=_session(request, ref, SessionAction.MANAGE))
         return Response(status=204)
 
-    @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
+    @extend_schema(
+        parameters=[OWNER_PARAM], request=ExecuteRequest, responses=serializers.DictField()
+    )
     def post(self, request: Request, ref: str) -> Response:
         """REST execute (COMPAT.md 4.4); see views_exec."""
         return session_execute_respond(request, ref)
@@ -127,23 +134,29 @@ class SessionRenameView(APIView):
         )
         if not new_name:
             raise InvalidAPIParameters("The new name is missing (?name=...).")
-        session_rename(session=_session(request, ref), new_name=new_name)
+        session_rename(session=_session(request, ref, SessionAction.MANAGE), new_name=new_name)
         return Response(status=204)
 
 
 class SessionLogsView(APIView):
     @extend_schema(
-        parameters=[OWNER_PARAM, OpenApiParameter("kernel_id", str, required=False)],
+        parameters=[OWNER_PARAM, OpenApiParameter("kernel_id", OpenApiTypes.UUID, required=False)],
         responses=inline_serializer(
             "SessionLogs",
             {"result": inline_serializer("SessionLogsResult", {"logs": serializers.CharField()})},
         ),
     )
     def get(self, request: Request, ref: str) -> Response:
-        session = _session(request, ref)
+        session = _session(request, ref, SessionAction.VIEW)
         kernels = session.kernels.select_related("agent").order_by("cluster_idx")
         kernel_id = request.query_params.get("kernel_id")
-        kernel = kernels.filter(pk=kernel_id).first() if kernel_id else kernels.first()
+        if kernel_id:
+            try:
+                kernel = kernels.filter(pk=uuid.UUID(kernel_id)).first()
+            except ValueError:
+                raise InvalidAPIParameters("kernel_id must be a kernel's UUID.") from None
+        else:
+            kernel = kernels.first()
         if kernel is None:
             raise InvalidAPIParameters("No such kernel in this session.")
         logs = kernel.logs
@@ -165,7 +178,7 @@ class SessionStatusHistoryView(APIView):
         responses=inline_serializer("StatusHistory", {"result": serializers.DictField()}),
     )
     def get(self, request: Request, ref: str) -> Response:
-        session = _session(request, ref)
+        session = _session(request, ref, SessionAction.VIEW)
         result: dict[str, Any] = {}
         for row in session.history.order_by("at", "id"):
             result[row.status.lower()] = row.at.isoformat()
@@ -179,11 +192,14 @@ class SessionStatusHistoryView(APIView):
 class SessionDependencyGraphView(APIView):
     @extend_schema(parameters=[OWNER_PARAM], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, ref: str) -> Response:
-        session = _session(request, ref)
-        return Response(_dependency_tree(session, seen=set()))
+        session = _session(request, ref, SessionAction.VIEW)
+        visible = sessions_for(_keypair(request), SessionAction.VIEW)
+        return Response(_dependency_tree(session, seen=set(), visible=visible))
 
 
-def _dependency_tree(session: Session, *, seen: set[Any]) -> dict[str, Any]:
+def _dependency_tree(
+    session: Session, *, seen: set[Any], visible: QuerySet[Session]
+) -> dict[str, Any]:
     seen.add(session.pk)
     node: dict[str, Any] = {
         "session_id": str(session.pk),
@@ -192,7 +208,8 @@ def _dependency_tree(session: Session, *, seen: set[Any]) -> dict[str, Any]:
         "result": session.result,
         "depends_on": [],
     }
-    for dep in Session.objects.filter(dependents__session=session):
+    # Dependencies share the owner today; the rule still decides, so a graph never shows more.
+    for dep in visible.filter(dependents__session=session):
         if dep.pk not in seen:
-            node["depends_on"].append(_dependency_tree(dep, seen=seen))
+            node["depends_on"].append(_dependency_tree(dep, seen=seen, visible=visible))
     return node

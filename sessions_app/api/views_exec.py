@@ -1,7 +1,7 @@
 """Thin REST views of execution, service apps and session files (COMPAT.md 4.2, 4.4, 4.5).
 
-They resolve the session's main kernel (owner or admin only) and call the async services in
-sessions_app.services.execute/files, which talk straight to the kernel runner.
+They resolve the session's main kernel (for a caller the one rule lets operate it) and call the
+async services in sessions_app.services.execute/files, which talk straight to the kernel runner.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from urllib.parse import unquote
 from asgiref.sync import async_to_sync
 from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from pydantic import ValidationError
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -58,31 +58,37 @@ def _body(request: Request) -> dict[str, Any]:
     return dict(data)
 
 
-def session_execute_respond(request: Request, ref: str) -> Response:
-    """`POST /session/{ref}`: REST execute (modes query, continue, input, batch, complete)."""
+def _execute_request(body: dict[str, Any]) -> ExecuteRequest:
     try:
-        execute = ExecuteRequest.model_validate(_body(request))
+        return ExecuteRequest.model_validate(body)
     except ValidationError as exc:
         raise InvalidAPIParameters(
-            "Invalid execute request.", data={"errors": exc.errors(include_url=False)}
+            "Invalid execute request.",
+            data={"errors": exc.errors(include_url=False, include_input=False)},
         ) from None
+
+
+def session_execute_respond(request: Request, ref: str) -> Response:
+    """`POST /session/{ref}`: REST execute (modes query, continue, input, batch, complete)."""
+    execute = _execute_request(_body(request))
     endpoint = _endpoint(request, ref)
     result = async_to_sync(session_execute)(endpoint=endpoint, request=execute)
     return Response({"result": result})
 
 
 class SessionCompleteView(APIView):
-    @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
+    @extend_schema(
+        parameters=[OWNER_PARAM], request=ExecuteRequest, responses=serializers.DictField()
+    )
     def post(self, request: Request, ref: str) -> Response:
-        body = {**_body(request), "mode": "complete"}
+        execute = _execute_request({**_body(request), "mode": "complete"})
         endpoint = _endpoint(request, ref)
-        execute = ExecuteRequest.model_validate(body)
         result = async_to_sync(session_execute)(endpoint=endpoint, request=execute)
         return Response({"result": result})
 
 
 class SessionInterruptView(APIView):
-    @extend_schema(parameters=[OWNER_PARAM], responses={204: None})
+    @extend_schema(parameters=[OWNER_PARAM], request=None, responses={204: None})
     def post(self, request: Request, ref: str) -> Response:
         async_to_sync(session_interrupt)(endpoint=_endpoint(request, ref))
         return Response(status=204)
@@ -97,7 +103,13 @@ class SessionAppsView(APIView):
 
 
 class SessionStartServiceView(APIView):
-    @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
+    @extend_schema(
+        parameters=[OWNER_PARAM],
+        request=inline_serializer(
+            "SessionStartServiceInput", {"app": serializers.CharField(max_length=64)}
+        ),
+        responses=serializers.DictField(),
+    )
     def post(self, request: Request, ref: str) -> Response:
         body = _body(request)
         name = body.get("app") or body.get("service") or request.query_params.get("app")

@@ -32,6 +32,7 @@ from sessions_app.enums import (
     SessionStatus,
 )
 from sessions_app.errors import (
+    AgentDesignationNotAllowed,
     DependencyNotFound,
     DomainMismatch,
     ExceedsAgentCapacity,
@@ -52,6 +53,7 @@ from sessions_app.scheduler.hints import scheduler_hint
 from sessions_app.schemas import SessionCreateRequest, parse_starts_at
 from sessions_app.selectors import owner_keypair_resolve
 
+from .callbacks import callback_url_check
 from .events import session_event_publish
 
 log = logging.getLogger(__name__)
@@ -227,6 +229,11 @@ def session_enqueue(
 ) -> EnqueueResult:
     """Validate `request` and write a PENDING session (or return the reusable existing one)."""
     now = now or timezone.now()
+    if request.config.agent_list and requester.user.role != UserRole.SUPERADMIN:
+        # as in Backend.AI: placing sessions on chosen agents bypasses the scheduler's policy
+        raise AgentDesignationNotAllowed(
+            "You are not allowed to choose the agents of your session (agentList)."
+        )
     owner = owner_keypair_resolve(requester=requester, owner_access_key=request.owner_access_key)
     if request.domain and request.domain != owner.user.domain.name:
         raise DomainMismatch(f"The session owner belongs to domain {owner.user.domain.name!r}.")
@@ -272,6 +279,8 @@ def session_enqueue(
         per_kernel=per_kernel,
         kernels_on_one_agent=request.cluster_size if single_node else 1,
     )
+    if request.callback_url:
+        callback_url_check(request.callback_url)
     starts_at = None
     if request.starts_at:
         try:

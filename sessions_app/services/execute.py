@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agents_app.kernel_runner.client import ExecResult, RunnerClient
 from agents_app.runtime.errors import RunnerAuthFailed, RunnerRequestError, RunnerUnavailable
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.errors import InvalidAPIParameters
-from sessions_app.enums import KernelRole, SessionStatus
+from backendai_site.common.validation import Text64, Text64K
+from sessions_app.enums import KernelRole, SessionAction, SessionStatus
 from sessions_app.errors import (
     AppNotFound,
     KernelRunnerUnavailable,
@@ -34,7 +35,7 @@ from sessions_app.errors import (
     SessionNotRunning,
 )
 from sessions_app.models import Kernel
-from sessions_app.selectors import session_get_by_ref, sessions_visible_to
+from sessions_app.selectors import session_get_by_ref, sessions_for
 from sessions_app.services.idle import session_mark_access
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,11 @@ def _endpoint_from_row(row: dict[str, Any]) -> KernelEndpoint:
 
 def _kernel_endpoint_by_id(*, requester: KeyPair, session_id: uuid.UUID) -> KernelEndpoint | None:
     """One query for the common case (a session id, no owner override): the main kernel of a
-    visible, running session with its runner known. None sends the caller down the full path,
-    which finds the same session or raises the precise error."""
+    session the requester may operate, running, with its runner known. None sends the caller
+    down the full path, which finds the same session or raises the precise error."""
     row = (
         Kernel.objects.filter(
-            session__in=sessions_visible_to(keypair=requester).filter(pk=session_id),
+            session__in=sessions_for(requester, SessionAction.OPERATE).filter(pk=session_id),
             cluster_role=KernelRole.MAIN,
         )
         .values(*_ENDPOINT_FIELDS)
@@ -114,7 +115,8 @@ def _kernel_endpoint_by_id(*, requester: KeyPair, session_id: uuid.UUID) -> Kern
 def kernel_endpoint_resolve(
     *, requester: KeyPair, ref: str, owner_access_key: str | None = None
 ) -> KernelEndpoint:
-    """The main kernel of a session the requester may use (owner or admin); sync (ORM)."""
+    """The main kernel of a session the requester may operate (`SessionAction.OPERATE`: every
+    caller of this works inside the session); sync (ORM)."""
     if not owner_access_key:
         try:
             session_id: uuid.UUID | None = uuid.UUID(ref)
@@ -124,7 +126,12 @@ def kernel_endpoint_resolve(
             endpoint = _kernel_endpoint_by_id(requester=requester, session_id=session_id)
             if endpoint is not None:
                 return endpoint
-    session = session_get_by_ref(requester=requester, ref=ref, owner_access_key=owner_access_key)
+    session = session_get_by_ref(
+        requester=requester,
+        ref=ref,
+        action=SessionAction.OPERATE,
+        owner_access_key=owner_access_key,
+    )
     if session.status not in SessionStatus.running():
         raise SessionNotRunning(data={"status": session.status})
     kernel = (
@@ -257,13 +264,16 @@ def _touch_done(task: asyncio.Future[bool]) -> None:
 # -- execution --------------------------------------------------------------------------------
 
 
+MAX_CODE_CHARS = 4 * 1024 * 1024
+
+
 class BatchOptions(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    clean: str | None = "*"
-    build: str | None = "*"
+    clean: Text64K | None = "*"
+    build: Text64K | None = "*"
     build_log: bool = Field(default=False, alias="buildLog")
-    exec_: str | None = Field(default="*", alias="exec")
+    exec_: Text64K | None = Field(default="*", alias="exec")
 
 
 class ExecuteRequest(BaseModel):
@@ -272,9 +282,21 @@ class ExecuteRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     mode: Literal["query", "batch", "continue", "input", "complete"] | None = None
-    code: str = ""
-    run_id: str | None = Field(default=None, alias="runId")
-    options: dict[str, Any] | None = None
+    code: str = Field(default="", max_length=MAX_CODE_CHARS)
+    run_id: Text64 | None = Field(default=None, alias="runId")
+    options: dict[Text64, Any] | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _batch_options(self) -> ExecuteRequest:
+        # checked here, with the request, so a bad option is a 400 rather than a failure later
+        if self.mode == "batch":
+            try:
+                BatchOptions.model_validate(self.options or {})
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(f"options.{where}: {first['msg']}") from None
+        return self
 
 
 def result_payload(result: ExecResult, *, with_run_id: bool = False) -> dict[str, Any]:

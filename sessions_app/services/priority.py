@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import KeyPair
-from backendai_site.common.errors import Conflict, InvalidAPIParameters, PermissionDenied
-from sessions_app.enums import SessionStatus
+from backendai_site.common.errors import Conflict, InvalidAPIParameters
+from sessions_app.enums import SessionAction, SessionStatus
 from sessions_app.models import Session
+from sessions_app.selectors import session_get_by_ref
 
 log = logging.getLogger(__name__)
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 100
 
 
-def session_set_priority(*, requester: KeyPair, session: Session, priority: int) -> Session:
-    """Priority orders the pending queue among users, so only admins set it: a superadmin for any
-    session, a domain admin for its domain's (`session` must be visible to `requester`)."""
-    role = requester.user.role
-    if role not in (UserRole.SUPERADMIN, UserRole.ADMIN) or (
-        role == UserRole.ADMIN and session.domain_id != requester.user.domain_id
-    ):
-        raise PermissionDenied(f"a {role} may not change session priorities")
+def session_set_priority(*, requester: KeyPair, ref: str, priority: int) -> Session:
+    """Priority is a MANAGE action on the session (sessions_for decides who may)."""
+    session = session_get_by_ref(requester=requester, ref=ref, action=SessionAction.MANAGE)
     if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
         raise InvalidAPIParameters(f"priority must be within {PRIORITY_MIN}..{PRIORITY_MAX}")
     if session.status in SessionStatus.dead():

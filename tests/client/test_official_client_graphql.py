@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from backendai_site.accounts.enums import UserRole
 from sessions_app.models import Session
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
@@ -128,15 +129,14 @@ class TestSetPriority:
                 env=env | keys, cwd=tmp_path, capture_output=True, text=True, timeout=60,
             )  # fmt: skip
 
+        monitor = make_member(world.project, "gql-mon@example.com", UserRole.MONITOR)
+        by_monitor = sdk(monitor, "90")
         by_admin = sdk(world.admin, "40")
-        by_user = sdk(world.user, "90")
 
         # the CLI builds the session from its name and never has the UUID update() requires
         assert cli.returncode != 0 and "must have a valid session ID" in output(cli)
         assert by_admin.returncode == 0, output(by_admin)
         assert "'priority': 40" in by_admin.stdout
-        assert by_user.returncode != 0 and "a user may not change session priorities" in output(
-            by_user
-        )
+        assert by_monitor.returncode != 0 and "monitors only watch" in output(by_monitor)
         session.refresh_from_db()
         assert session.priority == 40

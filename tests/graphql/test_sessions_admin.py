@@ -69,9 +69,11 @@ class TestSessionFilter:
 
 
 class TestSetPriority:
-    def test_admins_set_priority_users_may_not(self, world: ComputeWorld) -> None:
+    def test_managers_set_priority_watchers_may_not(self, world: ComputeWorld) -> None:
         session = enqueue(world.user, "prio")
         dadmin = make_member(world.project, "dadmin@example.com", UserRole.ADMIN)
+        monitor = make_member(world.project, "mon@example.com", UserRole.MONITOR)
+        stranger = make_member(world.project, "stranger@example.com")
 
         done, errors = gql(
             world.admin,
@@ -79,7 +81,9 @@ class TestSetPriority:
             input={"id": str(session.pk), "priority": 50, "clientMutationId": "c1"},
         )
         by_domain_admin, _ = gql(dadmin, MODIFY, input={"id": str(session.pk), "priority": 60})
-        _, by_owner = gql(world.user, MODIFY, input={"id": str(session.pk), "priority": 99})
+        _, by_monitor = gql(monitor, MODIFY, input={"id": str(session.pk), "priority": 99})
+        _, by_stranger = gql(stranger, MODIFY, input={"id": str(session.pk), "priority": 99})
+        by_owner, _ = gql(world.user, MODIFY, input={"id": str(session.pk), "priority": 70})
         _, out_of_range = gql(world.admin, MODIFY, input={"id": str(session.pk), "priority": 101})
         _, rename = gql(world.admin, MODIFY, input={"id": str(session.pk), "name": "x"})
 
@@ -89,8 +93,12 @@ class TestSetPriority:
             "clientMutationId": "c1",
         }
         assert by_domain_admin["modify_compute_session"]["item"]["priority"] == 60
-        assert by_owner == ["a user may not change session priorities"]
+        assert by_monitor == [
+            "You may see this session but not do that to it (monitors only watch)."
+        ]
+        assert by_stranger == [f"no session {str(session.pk)!r} visible to you"]
+        assert by_owner["modify_compute_session"]["item"]["priority"] == 70
         assert out_of_range == ["priority must be within 0..100"]
         assert rename == ["renaming a session is not supported; only priority changes"]
         session.refresh_from_db()
-        assert session.priority == 60
+        assert session.priority == 70

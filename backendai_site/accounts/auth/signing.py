@@ -15,6 +15,9 @@ from dateutil import parser as date_parser
 EMPTY_BODY_HASH = hashlib.sha256(b"").hexdigest()
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 AUTH_TYPES = frozenset({"BackendAI", "Sorna"})
+# Fixed-size digests only: HMAC over an extendable-output function (SHAKE) is undefined.
+SIGNABLE_HASHES = frozenset(h for h in hashlib.algorithms_guaranteed if not h.startswith("shake"))
+DEFAULT_SIGN_METHODS = frozenset({"hmac-sha256"})
 
 
 class SignatureFormatError(ValueError):
@@ -32,8 +35,11 @@ class AuthorizationHeader:
         return self.sign_method.split("-", 1)[1]
 
 
-def parse_authorization(value: str) -> AuthorizationHeader:
-    """Parse `BackendAI signMethod=HMAC-SHA256, credential=<ak>:<sig>`."""
+def parse_authorization(
+    value: str, *, allowed_methods: frozenset[str] = DEFAULT_SIGN_METHODS
+) -> AuthorizationHeader:
+    """Parse `BackendAI signMethod=HMAC-SHA256, credential=<ak>:<sig>`; `allowed_methods` are
+    lowercase `hmac-<hash>` names."""
     auth_type, _, params_text = value.strip().partition(" ")
     if auth_type not in AUTH_TYPES:
         raise SignatureFormatError("unsupported authorization type")
@@ -51,8 +57,13 @@ def parse_authorization(value: str) -> AuthorizationHeader:
     if not sep or not access_key or not signature:
         raise SignatureFormatError("malformed credential")
     method, _, hash_name = sign_method.partition("-")
-    if method != "hmac" or hash_name not in hashlib.algorithms_guaranteed:
+    if method != "hmac" or hash_name not in SIGNABLE_HASHES:
         raise SignatureFormatError("unsupported signMethod")
+    if sign_method not in allowed_methods:
+        raise SignatureFormatError(
+            f"signMethod {params['signMethod'][:32]!r} is not allowed here "
+            f"(allowed: {', '.join(sorted(m.upper() for m in allowed_methods))})"
+        )
     return AuthorizationHeader(sign_method=sign_method, access_key=access_key, signature=signature)
 
 

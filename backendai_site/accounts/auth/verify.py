@@ -162,7 +162,9 @@ def verify_signed_parts(
     """Verify from primitives (a websocket scope has no HttpRequest): the method, the raw
     request target (path plus `?` plus raw query) and the headers keyed by lowercase name."""
     try:
-        header = parse_authorization(authorization)
+        header = parse_authorization(
+            authorization, allowed_methods=get_config().auth_sign_methods_allowed
+        )
         raw_date = _raw_date(headers)
         request_date = parse_request_date(raw_date)
     except SignatureFormatError as exc:
@@ -210,4 +212,5 @@ def rate_limit_check(state: RateLimitState) -> None:
         raise RateLimitExceeded(
             f"Rate limit of {state.limit} requests per {state.window_seconds} s exceeded.",
             data={"limit": state.limit, "window": state.window_seconds},
+            retry_after=state.retry_after,
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -19,6 +21,7 @@ from backendai_site.common.errors import (
     NotFound,
     PermissionDenied,
     RateLimitExceeded,
+    RetryLater,
 )
 
 log = logging.getLogger(__name__)
@@ -93,17 +96,29 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if status >= 500:
         log.exception("unhandled API error", exc_info=exc)
     response = Response(error.as_problem(), status=status, content_type=PROBLEM_CONTENT_TYPE)
-    wait = getattr(exc, "wait", None)
-    if isinstance(exc, drf_exceptions.Throttled) and wait:
-        response["Retry-After"] = str(int(wait))
+    _add_retry_after(response, exc, error)
     return response
+
+
+def _add_retry_after(response: HttpResponseBase, exc: BaseException, error: BackendError) -> None:
+    """`Retry-After` on every 429 (RFC 6585): the known wait, else one second."""
+    if problem_status(error) != 429:
+        return
+    wait: float | None = None
+    if isinstance(error, RetryLater):
+        wait = error.retry_after
+    elif isinstance(exc, drf_exceptions.Throttled):
+        wait = getattr(exc, "wait", None)
+    response["Retry-After"] = str(max(1, math.ceil(wait or 1)))
 
 
 def problem_response(error: BackendError) -> JsonResponse:
     """A problem+json response outside DRF (404/500 handlers, middleware)."""
-    return JsonResponse(
+    response = JsonResponse(
         error.as_problem(), status=problem_status(error), content_type=PROBLEM_CONTENT_TYPE
     )
+    _add_retry_after(response, error, error)
+    return response
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -30,6 +30,12 @@ def two_domains() -> dict[str, User]:
         "monitor": UserFactory.create(
             email="monitor@beta.test", domain=beta, role=UserRole.MONITOR
         ),
+        "global_monitor": UserFactory.create(
+            email="watcher@beta.test",
+            domain=beta,
+            role=UserRole.MONITOR,
+            monitors_all_domains=True,
+        ),
         "superadmin": UserFactory.create(
             email="root@beta.test", domain=beta, role=UserRole.SUPERADMIN
         ),
@@ -111,13 +117,25 @@ class TestDomainAdminScoping:
 
 
 class TestMonitorIsReadOnly:
-    def test_monitor_can_list_users(self, two_domains: dict[str, User]) -> None:
-        client = logged_in(two_domains["monitor"])
+    def test_global_monitor_lists_every_domains_users(self, two_domains: dict[str, User]) -> None:
+        client = logged_in(two_domains["global_monitor"])
 
         response = client.get("/admin/accounts/user/")
 
         assert response.status_code == 200
         assert b"user@alpha.test" in response.content
+        assert b"user@beta.test" in response.content
+
+    def test_domain_monitor_lists_its_domains_users_only(
+        self, two_domains: dict[str, User]
+    ) -> None:
+        client = logged_in(two_domains["monitor"])
+
+        response = client.get("/admin/accounts/user/")
+
+        assert response.status_code == 200
+        assert b"user@beta.test" in response.content
+        assert b"user@alpha.test" not in response.content
 
     def test_monitor_cannot_change(self, two_domains: dict[str, User]) -> None:
         client = logged_in(two_domains["monitor"])

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from backendai_site.accounts.auth.signing import sign_request
 from backendai_site.accounts.enums import UserStatus
 from backendai_site.accounts.services import keypair_revoke, user_set_status
+from backendai_site.config import get_config
 from tests.helpers.credentials import Credentials, make_credentials, signed_headers
 
 pytestmark = pytest.mark.django_db
@@ -217,6 +219,18 @@ class TestRateLimit:
         assert_problem(responses[3], 429, "too-many-requests")
         assert responses[3]["X-RateLimit-Remaining"] == "0"
 
+    def test_429_says_when_the_oldest_counted_request_leaves_the_window(
+        self, signed_get: Callable[..., Any]
+    ) -> None:
+        creds = make_credentials()
+        creds.keypair.rate_limit = 2
+        creds.keypair.save(update_fields=["rate_limit"])
+
+        responses = [signed_get(creds, "/auth") for _ in range(3)]
+
+        assert responses[2].status_code == 429
+        assert 890 <= int(responses[2]["Retry-After"]) <= 900
+
     def test_limits_are_per_keypair(self, signed_get: Callable[..., Any]) -> None:
         limited = make_credentials()
         limited.keypair.rate_limit = 1
@@ -228,3 +242,57 @@ class TestRateLimit:
         allowed = signed_get(other, "/auth")
 
         assert (blocked.status_code, allowed.status_code) == (429, 200)
+
+
+def _signed_with(client: Client, creds: Credentials, method: str, hash_name: str) -> Any:
+    headers = signed_headers(
+        access_key=creds.access_key, secret_key=creds.secret_key, method="GET", rel_url="/auth"
+    )
+    now = datetime.now(UTC)
+    headers["HTTP_DATE"] = now.isoformat()
+    signature = (
+        sign_request(
+            secret_key=creds.secret_key,
+            method="GET",
+            rel_url="/auth",
+            raw_date=headers["HTTP_DATE"],
+            request_date=now,
+            host=headers["HTTP_HOST"],
+            content_type="text/plain",
+            api_version=headers["HTTP_X_BACKENDAI_VERSION"],
+            hash_name=hash_name,
+        )
+        if not hash_name.startswith("shake")
+        else "00"
+    )
+    headers["HTTP_AUTHORIZATION"] = (
+        f"BackendAI signMethod={method}, credential={creds.access_key}:{signature}"
+    )
+    return client.get("/auth", **headers)
+
+
+class TestSignMethods:
+    @pytest.mark.parametrize("method", ["HMAC-SHAKE_128", "HMAC-SHAKE_256"])
+    def test_extendable_output_hash_with_a_known_key_is_401(
+        self, client: Client, user_credentials: Credentials, method: str
+    ) -> None:
+        response = _signed_with(client, user_credentials, method, method[5:].lower())
+
+        assert_problem(response, 401, "invalid-auth-params")
+
+    @pytest.mark.parametrize(("method", "hash_name"), [("HMAC-MD5", "md5"), ("HMAC-SHA1", "sha1")])
+    def test_weak_hashes_are_refused_by_default(
+        self, client: Client, user_credentials: Credentials, method: str, hash_name: str
+    ) -> None:
+        response = _signed_with(client, user_credentials, method, hash_name)
+
+        assert_problem(response, 401, "invalid-auth-params")
+
+    def test_a_configured_method_is_accepted(
+        self, client: Client, user_credentials: Credentials, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(get_config(), "auth_sign_methods", ["HMAC-SHA256", "HMAC-SHA1"])
+
+        response = _signed_with(client, user_credentials, "HMAC-SHA1", "sha1")
+
+        assert response.status_code == 200

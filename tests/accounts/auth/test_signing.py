@@ -117,3 +117,26 @@ class TestNormalizeContentType:
     )
     def test_normalization(self, raw: str | None, expected: str) -> None:
         assert normalize_content_type(raw) == expected
+
+
+class TestSignMethods:
+    @pytest.mark.parametrize("method", ["HMAC-SHAKE_128", "HMAC-SHAKE_256"])
+    def test_extendable_output_hashes_are_rejected(self, method: str) -> None:
+        with pytest.raises(SignatureFormatError):
+            parse_authorization(
+                f"BackendAI signMethod={method}, credential=AK:sig",
+                allowed_methods=frozenset({method.lower()}),
+            )
+
+    @pytest.mark.parametrize("method", ["HMAC-MD5", "HMAC-SHA1", "HMAC-SHA512"])
+    def test_only_sha256_by_default(self, method: str) -> None:
+        with pytest.raises(SignatureFormatError, match="not allowed"):
+            parse_authorization(f"BackendAI signMethod={method}, credential=AK:sig")
+
+    def test_a_configured_method_is_accepted(self) -> None:
+        header = parse_authorization(
+            "BackendAI signMethod=HMAC-SHA512, credential=AK:sig",
+            allowed_methods=frozenset({"hmac-sha256", "hmac-sha512"}),
+        )
+
+        assert header.hash_name == "sha512"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from backendai_site.accounts.enums import UserRole
@@ -36,7 +36,7 @@ def running_session(role: UserRole = UserRole.USER) -> tuple[Session, str]:
 class TestTerminalPage:
     def test_owner_gets_the_page(self, client: Client, db: None) -> None:
         session, email = running_session()
-        client.login(username=email, password="pw-123456")
+        client.login(request=RequestFactory().get("/"), username=email, password="pw-123456")
 
         response = client.get(f"/console/session/{session.pk}/terminal")
 
@@ -49,7 +49,7 @@ class TestTerminalPage:
     def test_another_user_gets_404(self, client: Client, db: None) -> None:
         session, _ = running_session()
         _, other = running_session()
-        client.login(username=other, password="pw-123456")
+        client.login(request=RequestFactory().get("/"), username=other, password="pw-123456")
 
         assert client.get(f"/console/session/{session.pk}/terminal").status_code == 404
 
@@ -69,7 +69,7 @@ class TestSessionAdminLinks:
     def test_admin_page_links_terminal_and_apps(self, client: Client, db: None) -> None:
         session, _ = running_session()
         _, admin_email = running_session(UserRole.SUPERADMIN)
-        client.login(username=admin_email, password="pw-123456")
+        client.login(request=RequestFactory().get("/"), username=admin_email, password="pw-123456")
 
         response = client.get(f"/admin/sessions_app/session/{session.pk}/change/")
 

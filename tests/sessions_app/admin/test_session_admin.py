@@ -3,11 +3,14 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from backendai_site.accounts.enums import UserRole
 from sessions_app.enums import SessionStatus
-from sessions_app.models import Session
+from sessions_app.models import Session, SessionTemplate
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
+from tests.factories.accounts import DomainFactory
 from tests.factories.world import ComputeWorld
+from tests.helpers.credentials import make_credentials
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +79,6 @@ class TestSessionAdmin:
     def test_monitor_cannot_terminate(
         self, world: ComputeWorld, pending_with_verdict: Session
     ) -> None:
-        from backendai_site.accounts.enums import UserRole
         from tests.factories.world import make_member
 
         monitor = make_member(world.project, "monitor@example.com", UserRole.MONITOR)
@@ -92,3 +94,36 @@ class TestSessionAdmin:
         pending_with_verdict.refresh_from_db()
         assert listing.status_code == 200
         assert pending_with_verdict.status == SessionStatus.PENDING
+
+
+class TestSessionAdminScope:
+    def test_domain_monitor_lists_its_domains_sessions_only(
+        self, world: ComputeWorld, pending_with_verdict: Session
+    ) -> None:
+        elsewhere = DomainFactory.create(name="elsewhere")
+        own = make_credentials(role=UserRole.MONITOR, domain=pending_with_verdict.domain)
+        other = make_credentials(role=UserRole.MONITOR, domain=elsewhere)
+        watcher = make_credentials(
+            role=UserRole.MONITOR, domain=elsewhere, monitors_all_domains=True
+        )
+
+        seen: dict[str, bool] = {}
+        for name, creds in (("own", own), ("other", other), ("global", watcher)):
+            client = Client()
+            client.force_login(creds.user)
+            seen[name] = b"waiting1" in client.get("/admin/sessions_app/session/").content
+
+        assert seen == {"own": True, "other": False, "global": True}
+
+    def test_domain_monitor_lists_its_domains_templates_only(self, db: None) -> None:
+        home, elsewhere = DomainFactory.create(name="home"), DomainFactory.create(name="away")
+        SessionTemplate.objects.create(name="home-template", domain=home)
+        SessionTemplate.objects.create(name="away-template", domain=elsewhere)
+        monitor = make_credentials(role=UserRole.MONITOR, domain=home)
+        client = Client()
+        client.force_login(monitor.user)
+
+        page = client.get("/admin/sessions_app/sessiontemplate/").content
+
+        assert b"home-template" in page
+        assert b"away-template" not in page

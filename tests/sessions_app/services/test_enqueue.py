@@ -7,6 +7,7 @@ import pytest
 from backendai_site.accounts.models import KeypairResourcePolicy
 from sessions_app.enums import KernelStatus, SessionStatus
 from sessions_app.errors import (
+    AgentDesignationNotAllowed,
     ExceedsAgentCapacity,
     ImageNotFound,
     InsufficientResourceRequest,
@@ -206,3 +207,22 @@ class TestSessionEnqueue:
         assert session.batch_timeout == 3600
         assert session.starts_at is not None and session.starts_at > session.created_at
         assert session.startup_command == "python -c 'print(1)'"
+
+
+class TestAgentDesignation:
+    def test_a_plain_user_cannot_choose_agents(self, world: ComputeWorld) -> None:
+        with pytest.raises(AgentDesignationNotAllowed):
+            session_enqueue(
+                requester=world.user.keypair,
+                request=request(config={"agentList": [world.agent.id]}),
+            )
+
+        assert not Session.objects.exists()
+
+    def test_a_superadmin_places_the_session_on_its_chosen_agent(self, world: ComputeWorld) -> None:
+        session = session_enqueue(
+            requester=world.admin.keypair,
+            request=request(config={"agentList": [world.agent.id]}),
+        ).session
+
+        assert session.designated_agents == [world.agent.id]
