@@ -1,8 +1,8 @@
 """Administration of users and keypairs (the admin GraphQL's mutations), scoped by the actor's role.
 
 A superadmin manages everyone; a domain admin manages the users of its own domain and may grant
-only `admin` or `user` (a monitor reads every domain, so granting it would reach outside the
-domain); monitors and users change nothing here.
+only `admin`, `monitor` or `user` (a monitor it makes watches that domain alone: only a
+superadmin makes monitors global); monitors and users change nothing here.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 GRANTABLE_ROLES: dict[str, frozenset[str]] = {
     UserRole.SUPERADMIN: frozenset(UserRole.values),
-    UserRole.ADMIN: frozenset({UserRole.ADMIN, UserRole.USER}),
+    UserRole.ADMIN: frozenset({UserRole.ADMIN, UserRole.MONITOR, UserRole.USER}),
 }
 # Reference fields this site has no behaviour for: accepted only at their "off" value, so a value
 # the caller means is refused instead of silently dropped.

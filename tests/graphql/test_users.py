@@ -186,20 +186,25 @@ class TestUserMutations:
             input=new_user_input("default", role="superadmin"),
         )  # fmt: skip
         fine, e3 = gql(domain_admin, CREATE, email="z@example.com", input=new_user_input("default"))
-        _promote, e4 = gql(domain_admin, MODIFY, email="z@example.com", input={"role": "monitor"})
+        _promote, e4 = gql(
+            domain_admin, MODIFY, email="z@example.com", input={"role": "superadmin"}
+        )
         _touch_admin, e5 = gql(domain_admin, MODIFY, email=world.admin.user.email, input={})
         far, _ = gql(domain_admin, DELETE, email="far@example.com")
+        watcher, _ = gql(domain_admin, MODIFY, email="z@example.com", input={"role": "monitor"})
 
         assert e1 == ["you may not manage the domain other"]
         assert e2 == ["a admin may not grant the role superadmin"]
         assert e3 == [] and fine["create_user"]["ok"]
-        assert e4 == ["a admin may not grant the role monitor"]
+        assert e4 == ["a admin may not grant the role superadmin"]
         assert e5 == [f"you may not change the user {world.admin.user.email}"]
         assert far["delete_user"] == {
             "ok": False,
             "msg": "no user 'far@example.com' visible to you",
         }
         assert User.objects.get(email="far@example.com").status == UserStatus.ACTIVE
+        assert watcher["modify_user"]["ok"]
+        assert not User.objects.get(email="z@example.com").monitors_all_domains
 
     @pytest.mark.parametrize("role", [UserRole.USER, UserRole.MONITOR])
     def test_users_and_monitors_change_nothing(self, world: ComputeWorld, role: UserRole) -> None:
