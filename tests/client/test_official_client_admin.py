@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from agents_app.models import ResourceGroup
+from agents_app.models import Image, ImageAlias, ResourceGroup
 from backendai_site.accounts.enums import UserRole, UserStatus
 from backendai_site.accounts.models import Domain, KeyPair, KeypairResourcePolicy, Project, User
 from backendai_site.accounts.services import keypair_issue, keypair_secret, user_create
+from tests.factories.agents import ImageFactory
 from tests.factories.world import ComputeWorld, make_member
 from tests.helpers.credentials import Credentials
 
@@ -27,7 +28,7 @@ def output(result: Any) -> str:
 def ok(result: Any) -> str:
     assert result.returncode == 0, output(result)
     assert "Traceback" not in output(result)
-    return str(result.stdout)
+    return output(result)  # the CLI prints its "done" lines on stderr
 
 
 def refused(result: Any) -> str:
@@ -243,3 +244,31 @@ class TestAdminAgentAndScalingGroup:
         ok(run_cli(admin, "admin", "scaling-group", "dissociate-scaling", "gpu", "default"))
         ok(run_cli(admin, "admin", "scaling-group", "delete", "gpu"))
         assert not ResourceGroup.objects.filter(name="gpu").exists()
+
+
+class TestAdminImage:
+    def test_superadmin_aliases_forgets_and_purges(
+        self, run_cli: CLI, world: ComputeWorld, domain_admin: Credentials
+    ) -> None:
+        spare = ImageFactory.create(name="bai/spare", tag="1.0")
+        other = ImageFactory.create(name="bai/other", tag="2.0")
+        admin = world.admin
+
+        aliased = ok(run_cli(admin, "admin", "image", "alias", "spare", "bai/spare:1.0"))
+        listed = ok(run_cli(world.user, "image", "list"))
+        by_admin = output(run_cli(domain_admin, "admin", "image", "alias", "x", "bai/spare:1.0"))
+        dealiased = ok(run_cli(admin, "admin", "image", "dealias", "spare"))
+
+        assert "An alias has created: spare -> bai/spare:1.0" in aliased
+        assert "spare" in listed
+        assert "a admin may not manage images" in by_admin
+        assert "The alias has been removed: spare" in dealiased
+        assert not ImageAlias.objects.filter(alias__in=["spare", "x"]).exists()
+
+        by_user = output(run_cli(world.user, "image", "forget", str(other.pk)))
+        forgot = ok(run_cli(admin, "image", "forget", "bai/spare:1.0", "--arch", "x86_64"))
+        purged = ok(run_cli(admin, "image", "purge", str(other.pk)))
+
+        assert "a user may not manage images" in by_user
+        assert "Image forgotten" in forgot and "Image purged" in purged
+        assert not Image.objects.filter(pk__in=[spare.pk, other.pk]).exists()
