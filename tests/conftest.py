@@ -145,7 +145,7 @@ def run_cli(
     """Run the official CLI against the live server with the given credentials."""
 
     def run(
-        creds: Credentials, *args: str, timeout: float = 120
+        creds: Credentials, *args: str, timeout: float = 120, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         env = {
             "PATH": f"{official_client.parent}:/usr/bin:/bin",
@@ -162,6 +162,7 @@ def run_cli(
             capture_output=True,
             text=True,
             timeout=timeout,
+            input=input,  # answers the CLI's confirmation prompts
         )
 
     return run

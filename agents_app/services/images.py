@@ -14,13 +14,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from agents_app.enums import AgentStatus
 from agents_app.errors import InvalidImageLabels
 from agents_app.imageref import normalize_architecture, split_image_ref
 from agents_app.models import Agent, ContainerRegistry, Image, ImageAlias
 from agents_app.schemas import LocalImage
-from backendai_site.common.errors import InvalidResourceSlot
+from agents_app.selectors import image_resolve
+from backendai_site.accounts.enums import UserRole
+from backendai_site.accounts.models import User
+from backendai_site.common.errors import (
+    Conflict,
+    InvalidAPIParameters,
+    InvalidResourceSlot,
+    NotFound,
+    PermissionDenied,
+)
 from backendai_site.common.resource_slot import ResourceSlot
 
 log = logging.getLogger(__name__)
@@ -212,3 +222,53 @@ def image_aliases_ensure_defaults() -> list[str]:
             image_alias_set(alias=alias, image=image)
             made.append(alias)
     return made
+
+
+def _require_superadmin(actor: User) -> None:
+    if actor.role != UserRole.SUPERADMIN:
+        raise PermissionDenied(f"a {actor.role} may not manage images")
+
+
+def image_by_ref(*, reference: str, architecture: str) -> Image:
+    """A catalog image by canonical reference or alias, or NotFound."""
+    image = image_resolve(ref_or_alias=reference, architecture=normalize_architecture(architecture))
+    if image is None:
+        raise NotFound(f"no image {reference!r} for {architecture}")
+    return image
+
+
+def image_by_id(image_id: str) -> Image:
+    image = Image.objects.filter(pk=int(image_id)).first() if image_id.isdigit() else None
+    if image is None:
+        raise NotFound(f"no image with id {image_id!r}")
+    return image
+
+
+def image_admin_alias(*, actor: User, alias: str, target: str, architecture: str) -> ImageAlias:
+    """`alias_image`: point `alias` at the image `target` names (re-pointing an existing alias)."""
+    _require_superadmin(actor)
+    if not alias.strip():
+        raise InvalidAPIParameters("an alias cannot be empty")
+    return image_alias_set(
+        alias=alias, image=image_by_ref(reference=target, architecture=architecture)
+    )
+
+
+def image_admin_dealias(*, actor: User, alias: str) -> None:
+    _require_superadmin(actor)
+    deleted, _ = ImageAlias.objects.filter(alias=alias).delete()
+    if not deleted:
+        raise NotFound(f"no alias {alias!r}")
+
+
+def image_admin_forget(*, actor: User, image: Image) -> None:
+    """`forget_image`/`purge_image_by_id`: drop the catalog entry and its aliases. The catalog has
+    no "deleted" state, so forgetting and purging both remove the row; an image some session
+    (even a finished one) was started from stays, since the session history points at it."""
+    _require_superadmin(actor)
+    try:
+        with transaction.atomic():
+            image.delete()
+    except ProtectedError as exc:
+        raise Conflict(f"sessions were started from {image.name}:{image.tag}; it stays") from exc
+    log.info("image forgotten", extra={"image": f"{image.name}:{image.tag}", "by": str(actor.pk)})

@@ -22,7 +22,22 @@ from sessions_app.models import Kernel, Session
 from sessions_app.selectors import session_get_by_ref, sessions_for
 from sessions_app.services.idle import session_idle_checks
 
+from .agents import AgentMutations, AgentQueries
+from .filters import apply_filter
+from .images import ImageMutations, ImageQueries
+from .keypairs import KeyPairMutations, KeyPairQueries
+from .policies import (
+    KeyPairPolicyMutations,
+    KeyPairPolicyQueries,
+    ProjectPolicyMutations,
+    ProjectPolicyQueries,
+    UserPolicyMutations,
+    UserPolicyQueries,
+)
+from .sessions import SESSION_FILTERABLE, SessionMutations
 from .storage import StorageQuery
+from .tenancy import TenancyMutations, TenancyQueries
+from .users import UserMutations, UserQueries
 
 ORDERABLE = frozenset(
     {"created_at", "name", "status", "priority", "status_changed", "terminated_at"}
@@ -241,7 +256,18 @@ def _ordering(order: str | None) -> str:
     return f"-{field}" if order.strip().startswith("-") else field
 
 
-class Query(StorageQuery, graphene.ObjectType):
+class Query(
+    UserQueries,
+    KeyPairQueries,
+    TenancyQueries,
+    KeyPairPolicyQueries,
+    UserPolicyQueries,
+    ProjectPolicyQueries,
+    AgentQueries,
+    StorageQuery,
+    ImageQueries,
+    graphene.ObjectType,
+):
     keypair = graphene.Field(KeyPairType)
     compute_session_list = graphene.Field(
         ComputeSessionList,
@@ -272,10 +298,8 @@ class Query(StorageQuery, graphene.ObjectType):
     ) -> ComputeSessionList:
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
             raise GraphQLError(f"limit must be within 1..{MAX_LIMIT} and offset >= 0")
-        if filter:
-            raise GraphQLError("filter expressions are not supported; use status/access_key")
         caller = _caller(info)
-        qs = sessions_for(caller, SessionAction.VIEW)
+        qs = apply_filter(sessions_for(caller, SessionAction.VIEW), filter, SESSION_FILTERABLE)
         if status:
             wanted = {s.strip().upper() for s in status.split(",") if s.strip()}
             unknown = wanted - set(SessionStatus.values)
@@ -325,6 +349,21 @@ class Query(StorageQuery, graphene.ObjectType):
         ]
 
 
-schema = graphene.Schema(query=Query, auto_camelcase=False)
+class Mutation(
+    UserMutations,
+    KeyPairMutations,
+    TenancyMutations,
+    KeyPairPolicyMutations,
+    UserPolicyMutations,
+    ProjectPolicyMutations,
+    AgentMutations,
+    SessionMutations,
+    ImageMutations,
+    graphene.ObjectType,
+):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation, auto_camelcase=False)
 
 __all__ = ["schema"]
