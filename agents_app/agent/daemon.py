@@ -33,7 +33,7 @@ from agents_app.accelerators import (
 )
 from agents_app.accelerators.base import AcceleratorPlugin
 from agents_app.imageref import normalize_architecture
-from agents_app.runtime.errors import KernelNotFound
+from agents_app.runtime.errors import KernelNotFound, RuntimeBackendError
 from agents_app.runtime.models import (
     LABEL_ALLOCATIONS,
     RUNNER_SERVICE_NAME,
@@ -364,7 +364,7 @@ class AgentDaemon:
                 state = self._create(request)
             except Exception as exc:
                 self.plugins.release(request.kernel_id)
-                reason = exc.error_type if isinstance(exc, BackendError) else type(exc).__name__
+                reason = _failure_reason(exc)
                 log.warning(
                     "kernel creation failed", extra=self._ctx(request.kernel_id, reason=reason)
                 )
@@ -408,6 +408,8 @@ class AgentDaemon:
             },
             cluster_hostname=request.cluster_hostname,
             network=request.network,
+            bootstrap_script=request.bootstrap_script,
+            startup_command=request.startup_command,
         )
         return self.runtime.create_kernel(spec)
 
@@ -493,6 +495,15 @@ class AgentDaemon:
             destroyed.append(kernel_id)
         self.reconciled.set()
         return {"destroyed": destroyed}
+
+
+def _failure_reason(exc: Exception) -> str:
+    """The stable code a failed create reports (`bootstrap-failed`, `image-not-found`...)."""
+    if isinstance(exc, BackendError):
+        return exc.error_type
+    if isinstance(exc, RuntimeBackendError):
+        return exc.code
+    return type(exc).__name__
 
 
 def _published_ports(info: KernelInfo) -> list[PublishedPort]:

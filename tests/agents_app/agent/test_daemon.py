@@ -15,6 +15,7 @@ from django.core.management import call_command
 
 from agents_app.accelerators.mock import DEVICES_ENV, SHARES_ENV
 from agents_app.agent.daemon import AgentDaemon
+from agents_app.runtime.errors import KernelBootstrapFailed
 from agents_app.schemas import KernelStarted, KernelTerminated
 from tests.agents_app.agent.conftest import InMemoryBackend, RecordingReplier, RecordingSender
 
@@ -72,6 +73,29 @@ class TestCreateKernel:
 
         assert sender.of("kernel_creation_failed")[0].detail == "image not found"
         assert [p.kernel_id for p in sender.of("kernel_started")] == ["k2"]
+
+    def test_bootstrap_script_and_startup_command_reach_the_runtime(
+        self, daemon: AgentDaemon, backend: InMemoryBackend
+    ) -> None:
+        daemon.handle(
+            "create_kernel",
+            create_payload(bootstrap_script="pip install x\n", startup_command="python main.py"),
+        )
+
+        (spec,) = backend.launches
+        assert spec.bootstrap_script == "pip install x\n"
+        assert spec.startup_command == "python main.py"
+
+    def test_a_failed_bootstrap_is_reported_with_its_code(
+        self, daemon: AgentDaemon, backend: InMemoryBackend, sender: RecordingSender
+    ) -> None:
+        backend.fail_next = KernelBootstrapFailed("the bootstrap script failed; log tail: oops")
+
+        daemon.handle("create_kernel", create_payload(bootstrap_script="exit 1"))
+
+        (failed,) = sender.of("kernel_creation_failed")
+        assert failed.reason == "bootstrap-failed"
+        assert "oops" in failed.detail
 
     def test_mock_accelerator_devices_are_named_in_the_environment(
         self, daemon: AgentDaemon, backend: InMemoryBackend
