@@ -76,6 +76,8 @@ class SiteConfig(BaseSettings):
     agents_lost_timeout: float = Field(default=30.0, gt=0)
     agents_sweep_interval: float = Field(default=10.0, gt=0)
     agents_command_reply_timeout: float = Field(default=30.0, gt=0)
+    # session files (sessions_app.services.files): the most bytes one upload request may write
+    sessions_upload_max_bytes: int = Field(default=1024**3, gt=0)
     scheduler_backstop_interval: float = Field(default=5.0, gt=0)
     scheduler_hint_debounce: float = Field(default=0.0, ge=0)
     # idle checks (sessions_app.services.idle): how often beat runs them, and the utilization
