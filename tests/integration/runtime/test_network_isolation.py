@@ -136,7 +136,6 @@ class TestTenantIsolation:
             f"http://127.0.0.1:{bob_info.host_ports['http']}/", timeout=10
         ) as response:
             bob_app_status = response.status
-        network = docker_client.networks.get(kernel_network)
 
         assert all(state != "open" for state in from_alice.values()), from_alice
         assert all(state != "open" for state in from_bob.values()), from_bob
@@ -145,6 +144,7 @@ class TestTenantIsolation:
             RUNNER_PORT: "open", TERMINAL_PORT: "closed", HTTP_PORT: "open", USER_PORT: "open",
         }  # fmt: skip
         assert bob_app_status == 200  # the owner's app still works through its published port
+        network = docker_client.networks.get(kernel_network)
         assert network.attrs["Options"][ICC_OPTION] == "false"
         assert {alice_info.container_id, bob_info.container_id} <= set(
             network.attrs.get("Containers") or {}
