@@ -763,5 +763,23 @@ class DockerRuntime:
             raise FileAccessError(f"{path!r} is not a file")
         return target.read_bytes()
 
+    def scratch_usage(self, kernel_id: str) -> int:
+        """Bytes the kernel's scratch folder takes on disk (blocks, links not followed)."""
+        total = 0
+        pending = [self.scratch_dir(kernel_id)]
+        while pending:
+            folder = pending.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    total += info.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+        return total
+
     def close(self) -> None:
         self.client.close()

@@ -306,3 +306,37 @@ class TestNoDatabase:
         out = capsys.readouterr().out
         assert '"id": "i-left"' in out
         assert '"mem": "1g"' in out
+
+
+class TestScratchLimit:
+    def test_a_kernel_past_the_limit_is_destroyed_with_the_reason(
+        self, agent_config: Any, backend: InMemoryBackend, sender: RecordingSender,
+        replier: RecordingReplier,
+    ) -> None:  # fmt: skip
+        config = agent_config.model_copy(update={"scratch_limit": "1m"})
+        daemon = AgentDaemon(config=config, runtime=backend, sender=sender, replier=replier)
+        daemon.handle("create_kernel", create_payload("k1"))
+        daemon.handle("create_kernel", create_payload("k2", resources={"cpu": "1", "mem": "1024"}))
+        backend.scratch_bytes = {"k1": 2 << 20, "k2": 1 << 20}
+
+        exceeded = daemon.check_scratch()
+
+        assert exceeded == ["k1"]
+        (terminated,) = sender.of("kernel_terminated")
+        assert (terminated.kernel_id, terminated.reason) == ("k1", "scratch-limit-exceeded")
+        assert "k1" not in backend.containers and "k2" in backend.containers
+
+    def test_no_limit_checks_nothing(
+        self, daemon: AgentDaemon, backend: InMemoryBackend, sender: RecordingSender
+    ) -> None:
+        daemon.handle("create_kernel", create_payload("k1"))
+        backend.scratch_bytes = {"k1": 1 << 40}
+
+        assert daemon.check_scratch() == []
+        assert sender.of("kernel_terminated") == []
+
+    def test_a_nonsense_limit_is_a_config_error(self, agent_config: Any) -> None:
+        with pytest.raises(ValueError, match="scratch_limit"):
+            type(agent_config).model_validate(
+                {**agent_config.model_dump(), "scratch_limit": "lots"}
+            )

@@ -62,7 +62,7 @@ class TestBootstrapScript:
 
 
 class TestScratchFolder:
-    def test_the_scratch_folder_is_private_on_the_host_and_the_kernels_inside(
+    def test_the_scratch_folder_is_private_on_the_host_and_owned_by_the_kernel_user(
         self, runtime: DockerRuntime, make_spec: Callable[..., KernelSpec]
     ) -> None:
         spec = make_spec()
@@ -74,3 +74,18 @@ class TestScratchFolder:
 
         assert mode == 0o700 and root_mode == 0o700
         assert scratch.stat().st_uid == 1000
+
+    def test_scratch_usage_counts_what_the_kernel_wrote(
+        self, runtime: DockerRuntime, make_spec: Callable[..., KernelSpec]
+    ) -> None:
+        spec = make_spec()
+        info = runtime.create_kernel(spec)
+        before = runtime.scratch_usage(spec.kernel_id)
+
+        done = runtime.client.containers.get(info.container_id).exec_run(
+            ["sh", "-c", "mkdir -p /home/work/d && head -c 3145728 /dev/urandom > /home/work/d/f"],
+            user="1000:1000",
+        )
+
+        assert done.exit_code == 0, done.output
+        assert runtime.scratch_usage(spec.kernel_id) - before >= 3 * 1024 * 1024
