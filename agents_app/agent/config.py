@@ -79,7 +79,7 @@ class AgentConfig(BaseSettings):
     )
     scratch_root: Path = Field(default_factory=lambda: Path("/tmp/bai-scratch"))
     scratch_limit: str = Field(
-        default="0",
+        default="10g",
         description="Most bytes a kernel's scratch folder (/home/work) may hold, e.g. 10g; a "
         "kernel past it is destroyed (reason scratch-limit-exceeded). 0: no limit.",
     )

@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from agents_app.accelerators.mock import DEVICES_ENV, SHARES_ENV
+from agents_app.agent.config import AgentConfig
 from agents_app.agent.daemon import AgentDaemon
 from agents_app.runtime.errors import KernelBootstrapFailed
 from agents_app.schemas import KernelStarted, KernelTerminated
@@ -327,12 +328,16 @@ class TestScratchLimit:
         assert "k1" not in backend.containers and "k2" in backend.containers
 
     def test_no_limit_checks_nothing(
-        self, daemon: AgentDaemon, backend: InMemoryBackend, sender: RecordingSender
-    ) -> None:
+        self, agent_config: Any, backend: InMemoryBackend, sender: RecordingSender,
+        replier: RecordingReplier,
+    ) -> None:  # fmt: skip
+        config = agent_config.model_copy(update={"scratch_limit": "0"})
+        daemon = AgentDaemon(config=config, runtime=backend, sender=sender, replier=replier)
         daemon.handle("create_kernel", create_payload("k1"))
         backend.scratch_bytes = {"k1": 1 << 40}
 
         assert daemon.check_scratch() == []
+        assert AgentConfig.model_fields["scratch_limit"].default == "10g"
         assert sender.of("kernel_terminated") == []
 
     def test_a_nonsense_limit_is_a_config_error(self, agent_config: Any) -> None:
