@@ -31,7 +31,10 @@ log = logging.getLogger(__name__)
 
 MAX_LINE = 16 * 1024 * 1024
 TERMINAL_STATUSES = frozenset({"finished"})
-ALIVE_CHECK_INTERVAL = 0.25
+# A runner is usually ready well within a second: the first liveness check (a Docker inspect,
+# not free on a busy engine) waits until then, later ones every half second.
+ALIVE_FIRST_CHECK = 1.0
+ALIVE_CHECK_INTERVAL = 0.5
 STREAM_QUEUE = 4  # messages of one streamed reply held before the connection stops reading
 
 
@@ -94,11 +97,12 @@ def wait_runner_ready(
     """Block until the runner at host:port authenticates and answers ping; returns its uptime.
 
     Raises RunnerAuthFailed at once on a refused secret, RunnerUnavailable after `timeout`, or
-    as soon as `alive()` (asked at most every ALIVE_CHECK_INTERVAL) says the runner is gone.
+    RunnerExited as soon as `alive()` (asked after ALIVE_FIRST_CHECK, then every
+    ALIVE_CHECK_INTERVAL) says the runner is gone.
     """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
-    next_check = time.monotonic() + ALIVE_CHECK_INTERVAL
+    next_check = time.monotonic() + ALIVE_FIRST_CHECK
     while True:
         if alive is not None and time.monotonic() >= next_check:
             next_check = time.monotonic() + ALIVE_CHECK_INTERVAL
