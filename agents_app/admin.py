@@ -30,6 +30,7 @@ from .models import (
 )
 from .services.agents import agents_set_schedulable
 from .services.images import images_rescan_from_agents
+from .services.registry import registries_rescan
 
 
 def _amount(slot_name: str, value: Any) -> str:
@@ -179,8 +180,6 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rescan images from agents and registries", permissions=["change"])
     def rescan_images(self, request: HttpRequest, queryset: QuerySet[Image]) -> None:
-        from .services.registry import registries_rescan
-
         result = images_rescan_from_agents()
         _report_scan(self, request, result.created, result.updated, result.errors)
         for registry_name, scan in registries_rescan().items():
@@ -242,8 +241,6 @@ class ContainerRegistryAdmin(admin.ModelAdmin):
     def rescan_registries(
         self, request: HttpRequest, queryset: QuerySet[ContainerRegistry]
     ) -> None:
-        from .services.registry import registries_rescan
-
         for registry_name, scan in registries_rescan(registries=list(queryset)).items():
             errors = [f"{registry_name}: {error}" for error in scan.errors]
             _report_scan(self, request, scan.created, scan.updated, errors)

@@ -6,8 +6,9 @@ The agents app never imports sessions_app. The sessions app registers its handle
     from agents_app import events
     from agents_app.schemas import KernelStarted
 
-    @events.on("kernel_started")
     def _on_started(event: KernelStarted) -> None: ...
+
+    events.subscribe("kernel_started", _on_started)
 
     events.set_kernel_ownership_resolver(lambda agent_id, kernel_ids: {...unknown ids...})
 
@@ -67,16 +68,6 @@ def unsubscribe(event: EventName, handler: Handler) -> None:
     bucket = _handlers.get(event, [])
     if handler in bucket:
         bucket.remove(handler)
-
-
-def on(event: EventName) -> Callable[[Handler], Handler]:
-    """Decorator form of `subscribe`."""
-
-    def register(handler: Handler) -> Handler:
-        subscribe(event, handler)
-        return handler
-
-    return register
 
 
 def dispatch(event: EventName, payload: Message) -> None:

@@ -24,10 +24,6 @@ def split_image_ref(ref: str) -> tuple[str, str, str]:
     return host, name, tag
 
 
-def join_image_ref(host: str, name: str, tag: str) -> str:
-    return f"{host}/{name}:{tag}" if host else f"{name}:{tag}"
-
-
 _ARCH_ALIASES = {"amd64": "x86_64", "x86-64": "x86_64", "arm64": "aarch64", "arm64/v8": "aarch64"}
 
 

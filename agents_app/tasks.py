@@ -11,7 +11,8 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
+
+from backendai_site.config import get_config
 
 from . import events
 from .enums import AgentCommand
@@ -98,4 +99,4 @@ def image_pulled(payload: dict[str, Any]) -> None:
 @shared_task(name="agents_app.sweep_lost_agents", ignore_result=True)
 def sweep_lost_agents() -> list[str]:
     """Beat backstop: mark silent agents LOST (idempotent; safe to run twice)."""
-    return agents_mark_lost(timeout=settings.AGENTS.lost_timeout)
+    return agents_mark_lost(timeout=get_config().agents.lost_timeout)

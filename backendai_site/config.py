@@ -2,7 +2,11 @@
 
 Every setting comes from a `BAI_`-prefixed environment variable (a few well-known names such as
 `DATABASE_URL` and `REDIS_URL` are accepted as they are) or from an optional TOML file named by
-`BAI_CONFIG_FILE`. A bad value stops the process at start-up with one line per problem.
+`BAI_CONFIG_FILE`; environment variables win over the file. Settings of one part of the platform
+form a section: `get_config().agents.lost_timeout` is `BAI_AGENTS_LOST_TIMEOUT`, or `lost_timeout`
+in the file's `[agents]` table. A bad value stops the process at start-up with one line per problem.
+
+Importing this module imports no Django code, so the agent daemon shares `EnvThenTomlSettings`.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import secrets
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,11 +37,92 @@ def _default_data_dir() -> Path:
     return BASE_DIR / ".data"
 
 
-class SiteConfig(BaseSettings):
+class EnvThenTomlSettings(BaseSettings):
+    """Settings from the environment, then from the TOML file that the environment variable
+    `config_file_env` names (when it is set): a variable wins over the same key in the file."""
+
+    config_file_env: ClassVar[str] = "BAI_CONFIG_FILE"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get(cls.config_file_env)
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+
+# --- sections: env `BAI_<SECTION>_<FIELD>`, TOML table `[<section>]` ------------------------------
+
+
+class AgentsSection(BaseModel):
+    """Manager-side agent settings (the agent daemon has its own `BAI_AGENT_*` AgentConfig)."""
+
+    lost_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds without a heartbeat before an agent is LOST."
+    )
+    sweep_interval: float = Field(
+        default=10.0, gt=0, description="Seconds between two runs of the LOST sweep (beat)."
+    )
+    command_reply_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for an agent's reply to a call."
+    )
+
+
+class SchedulerSection(BaseModel):
+    backstop_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between two beat passes over every active group."
+    )
+    hint_debounce: float = Field(
+        default=0.0, ge=0, description="Countdown of a hinted pass; hints within it are merged."
+    )
+
+
+class IdleSection(BaseModel):
+    """Idle checks (sessions_app.services.idle): how often beat runs them, and the utilization
+    checker (a window of 0 disables it)."""
+
+    check_interval: float = Field(default=10.0, gt=0)
+    utilization_window: float = Field(default=0.0, ge=0)
+    utilization_grace: float = Field(default=300.0, ge=0)
+    utilization_cpu_percent: float = Field(default=1.0, ge=0, le=100)
+    utilization_mem_percent: float = Field(default=10.0, ge=0, le=100)
+
+
+class AppsSection(BaseModel):
+    """Browser access to in-container HTTP apps (proxy_app.apps_proxy): `<token>.<domain>` on the
+    web port, or, when `port_range` is set, one listener port per open app."""
+
+    domain: str = "apps.localhost"
+    port_range: tuple[int, int] | None = None
+    token_ttl: float = Field(default=120.0, gt=0)
+    cookie_max_age: int = Field(default=12 * 3600, gt=0)
+
+
+class SessionsSection(BaseModel):
+    """Session files (sessions_app.services.files)."""
+
+    upload_max_bytes: int = Field(
+        default=1024**3, gt=0, description="The most bytes one session file upload may write."
+    )
+
+
+class SiteConfig(EnvThenTomlSettings):
     """Configuration for every process role (web, worker, beat, agent tools)."""
 
     model_config = SettingsConfigDict(
         env_prefix="BAI_",
+        # `BAI_AGENTS_LOST_TIMEOUT` is `agents.lost_timeout`: the first `_` after a section's
+        # name opens the section, the rest belongs to the field's name
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
         extra="ignore",
         populate_by_name=True,
     )
@@ -72,27 +157,12 @@ class SiteConfig(BaseSettings):
     announcement: str = ""
     # where the web role is reachable, written into credentials and printed by the quick start
     public_endpoint: str = "http://127.0.0.1:8090"
-    # agents (manager side) and the scheduler
-    agents_lost_timeout: float = Field(default=30.0, gt=0)
-    agents_sweep_interval: float = Field(default=10.0, gt=0)
-    agents_command_reply_timeout: float = Field(default=30.0, gt=0)
-    # session files (sessions_app.services.files): the most bytes one upload request may write
-    sessions_upload_max_bytes: int = Field(default=1024**3, gt=0)
-    scheduler_backstop_interval: float = Field(default=5.0, gt=0)
-    scheduler_hint_debounce: float = Field(default=0.0, ge=0)
-    # idle checks (sessions_app.services.idle): how often beat runs them, and the utilization
-    # checker (a window of 0 disables it)
-    idle_check_interval: float = Field(default=10.0, gt=0)
-    idle_utilization_window: float = Field(default=0.0, ge=0)
-    idle_utilization_grace: float = Field(default=300.0, ge=0)
-    idle_utilization_cpu_percent: float = Field(default=1.0, ge=0, le=100)
-    idle_utilization_mem_percent: float = Field(default=10.0, ge=0, le=100)
-    # browser access to in-container HTTP apps (proxy_app.apps_proxy): `<token>.<apps_domain>`
-    # on the web port, or, when apps_port_range is set, one listener port per open app
-    apps_domain: str = "apps.localhost"
-    apps_port_range: tuple[int, int] | None = None
-    apps_token_ttl: float = Field(default=120.0, gt=0)
-    apps_cookie_max_age: int = Field(default=12 * 3600, gt=0)
+    # sections: `get_config().<section>.<field>`, env `BAI_<SECTION>_<FIELD>`
+    agents: AgentsSection = Field(default_factory=AgentsSection)
+    scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
+    idle: IdleSection = Field(default_factory=IdleSection)
+    apps: AppsSection = Field(default_factory=AppsSection)
+    sessions: SessionsSection = Field(default_factory=SessionsSection)
 
     # benchmarks only (bench/): a URLconf that mounts bench-only baseline views; never in production
     bench_root_urlconf: str | None = None
@@ -119,20 +189,12 @@ class SiteConfig(BaseSettings):
             raise ValueError("must be a redis:// URL")
         return value
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = os.environ.get("BAI_CONFIG_FILE")
-        if toml_path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
-        return tuple(sources)
+    def resolved_database_url(self) -> str:
+        """`DATABASE_URL`, else the embedded PostgreSQL's socket in `<data>/pgdata`, where
+        `backendai_site.devservices` starts that server (nothing here starts it)."""
+        if self.database_url:
+            return self.database_url
+        return f"postgresql://postgres@/postgres?host={self.data_dir / 'pgdata'}"
 
     def resolved_secret_key(self) -> str:
         """The Django secret key, created once under the data folder when not configured."""
@@ -155,13 +217,28 @@ class SiteConfig(BaseSettings):
         return base64.urlsafe_b64encode(digest.digest())
 
 
+def _section_names() -> frozenset[str]:
+    return frozenset(
+        name
+        for name, field in SiteConfig.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    )
+
+
+def _variable_name(loc: tuple[int | str, ...]) -> str:
+    """The environment variable of an error's location: `("agents", "lost_timeout")` is
+    `BAI_AGENTS_LOST_TIMEOUT`; list items and deeper keys follow after dots."""
+    head, *rest = (str(part) for part in loc)
+    if head in _section_names() and rest:
+        head = f"{head}_{rest.pop(0)}"
+    return "BAI_" + ".".join([head, *rest]).upper()
+
+
 def format_config_errors(error: ValidationError) -> list[str]:
     """One readable line per invalid setting, naming the variable to fix."""
-    lines: list[str] = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"])
-        lines.append(f"config error: BAI_{field.upper()}: {item['msg']}")
-    return lines
+    return [
+        f"config error: {_variable_name(item['loc'])}: {item['msg']}" for item in error.errors()
+    ]
 
 
 def load_config(**overrides: Any) -> SiteConfig:

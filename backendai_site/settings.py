@@ -1,4 +1,9 @@
-"""Django settings, built from the one `SiteConfig` (see backendai_site/config.py)."""
+"""Django settings, built from the one `SiteConfig` (see backendai_site/config.py).
+
+Only Django's (and Celery's) own settings live here; the platform's settings are read with
+`get_config().<section>.<field>`. Importing this module starts nothing: with `DATABASE_URL` unset
+the database is the embedded PostgreSQL that `python -m backendai_site.devservices env` brings up.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
+from backendai_site.celery_schedule import beat_schedule, task_routes
 from backendai_site.config import BASE_DIR, get_config
 
-CONFIG = get_config()
+site_config = get_config()  # lower case: not a Django setting
 
 
 def _database_from_url(url: str) -> dict[str, Any]:
@@ -31,18 +37,10 @@ def _database_from_url(url: str) -> dict[str, Any]:
     }
 
 
-def _database_url() -> str:
-    if CONFIG.database_url:
-        return CONFIG.database_url
-    from backendai_site.devservices import ensure_embedded_postgres
-
-    return ensure_embedded_postgres(CONFIG.data_dir)
-
-
-SECRET_KEY = CONFIG.resolved_secret_key()
-DEBUG = CONFIG.debug
-ALLOWED_HOSTS = CONFIG.allowed_hosts
-CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
+SECRET_KEY = site_config.resolved_secret_key()
+DEBUG = site_config.debug
+ALLOWED_HOSTS = site_config.allowed_hosts
+CSRF_TRUSTED_ORIGINS = site_config.csrf_trusted_origins
 APPEND_SLASH = False  # the official client never sends trailing slashes and never follows redirects
 CSRF_FAILURE_VIEW = "backendai_site.common.api.exception_handler.csrf_failure"
 
@@ -97,7 +95,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": _database_from_url(_database_url())}
+DATABASES = {"default": _database_from_url(site_config.resolved_database_url())}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -146,22 +144,21 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-REDIS_URL = CONFIG.redis_url
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": site_config.redis_url,
     }
 }
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": [site_config.redis_url]},
     }
 }
 
-CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_URL = site_config.redis_url
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -170,8 +167,8 @@ CELERY_TASK_DEFAULT_QUEUE = "manager"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
-
-BAI_KEYPAIR_ENCRYPTION_KEY = CONFIG.resolved_keypair_encryption_key()
+CELERY_TASK_ROUTES = task_routes()
+CELERY_BEAT_SCHEDULE = beat_schedule(site_config)
 
 LOGGING: dict[str, Any] = {
     "version": 1,
@@ -183,93 +180,14 @@ LOGGING: dict[str, Any] = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "json" if CONFIG.log_json else "plain",
+            "formatter": "json" if site_config.log_json else "plain",
         }
     },
-    "root": {"handlers": ["console"], "level": CONFIG.log_level},
+    "root": {"handlers": ["console"], "level": site_config.log_level},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- agents_app ---
-# Owned by the agents app: manager-side agent settings (env BAI_AGENTS_*), the routes that put
-# agent events on the `events` queue, and the beat entry of the LOST sweep.
-from agents_app.conf import AgentsManagerSettings  # noqa: E402
-
-AGENTS = AgentsManagerSettings(
-    lost_timeout=CONFIG.agents_lost_timeout,
-    sweep_interval=CONFIG.agents_sweep_interval,
-    command_reply_timeout=CONFIG.agents_command_reply_timeout,
-)
-CELERY_TASK_ROUTES = {
-    **globals().get("CELERY_TASK_ROUTES", {}),
-    "agents_app.*": {"queue": "events"},
-}
-CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "agents-sweep-lost": {
-        "task": "agents_app.sweep_lost_agents",
-        "schedule": AGENTS.sweep_interval,
-        "options": {"queue": "events", "expires": AGENTS.sweep_interval},
-    },
-}
-# --- end agents_app ---
-
-# --- sessions_app.scheduler ---
-# Owned by the scheduler (env BAI_SCHEDULER_*): its tasks run on `manager`; beat runs a backstop
-# pass of every active resource group (a pass skips at once when another holds the group's lock).
-from sessions_app.scheduler.conf import SchedulerSettings  # noqa: E402
-
-SCHEDULER = SchedulerSettings(
-    backstop_interval=CONFIG.scheduler_backstop_interval,
-    hint_debounce=CONFIG.scheduler_hint_debounce,
-)
-SCHEDULER_HINT_DEBOUNCE_SECONDS = SCHEDULER.hint_debounce
-CELERY_TASK_ROUTES = {
-    **globals().get("CELERY_TASK_ROUTES", {}),
-    "sessions_app.schedule_resource_group": {"queue": "manager"},
-    "sessions_app.schedule_all_resource_groups": {"queue": "manager"},
-}
-CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "sessions-scheduler-backstop": {
-        "task": "sessions_app.schedule_all_resource_groups",
-        "schedule": SCHEDULER.backstop_interval,
-        "options": {"queue": "manager", "expires": SCHEDULER.backstop_interval},
-    },
-}
-# --- end ---
-
-# --- sessions_app (lead) ---
-CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "sessions-sweep-batch-timeouts": {
-        "task": "sessions_app.sweep_batch_timeouts",
-        "schedule": 10.0,
-        "options": {"queue": "manager", "expires": 10.0},
-    },
-}
-# --- end sessions_app (lead) ---
-
-# --- sessions_app.idle ---
-# Idle checks (network timeout, session lifetime, utilization) run on `manager` every
-# BAI_IDLE_CHECK_INTERVAL seconds; a run that overlaps another is harmless.
-CELERY_TASK_ROUTES = {
-    **globals().get("CELERY_TASK_ROUTES", {}),
-    "sessions_app.sessions_idle_check": {"queue": "manager"},
-}
-CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "sessions-idle-check": {
-        "task": "sessions_app.sessions_idle_check",
-        "schedule": CONFIG.idle_check_interval,
-        "options": {"queue": "manager", "expires": CONFIG.idle_check_interval},
-    },
-}
-# --- end ---
-
-# --- bench ---
 # Benchmarks (bench/) serve bench-only baseline views from a URLconf of their own
 # (BAI_BENCH_ROOT_URLCONF, e.g. bench._api_list_urls); unset everywhere else.
-if CONFIG.bench_root_urlconf:
-    ROOT_URLCONF = CONFIG.bench_root_urlconf
-# --- end bench ---
+if site_config.bench_root_urlconf:
+    ROOT_URLCONF = site_config.bench_root_urlconf

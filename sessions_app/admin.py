@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from .enums import SessionStatus
 from .models import Kernel, Session, SessionStatusHistory, SessionTemplate
+from .services.idle import session_idle_checks
 from .services.lifecycle import session_destroy
 
 
@@ -132,8 +133,6 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="idle checks (seconds left)")
     def idle_checks(self, obj: Session) -> str:
-        from .services.idle import session_idle_checks
-
         checks = session_idle_checks(obj)
         if not checks:
             return "-"

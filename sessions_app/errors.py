@@ -9,6 +9,7 @@ from backendai_site.common.errors import (
     InvalidAPIParameters,
     NotFound,
     PermissionDenied,
+    ServiceUnavailable,
 )
 
 
@@ -98,11 +99,41 @@ class DependencyNotFound(NotFound):
     title = "A session this one depends on does not exist."
 
 
-class AgentUnavailable(Conflict):
-    error_type = "agent-unavailable"
-    title = "The agent running this session is not reachable."
-
-
 class InvalidSessionState(Conflict):
     error_type = "invalid-session-state"
     title = "The session is not in a state that allows this."
+
+
+class SessionNotRunning(Conflict):
+    error_type = "session-not-running"
+    title = "The session is not running (or its kernel runner is not ready yet)."
+
+
+class KernelRunnerUnavailable(ServiceUnavailable):
+    error_type = "kernel-runner-unavailable"
+    title = "The session's kernel runner cannot be reached."
+
+
+class RunnerRejected(InvalidAPIParameters):
+    error_type = "kernel-runner-rejected"
+    title = "The kernel runner rejected the request."
+
+
+class AppNotFound(NotFound):
+    error_type = "app-not-found"
+    title = "The session has no such service app."
+
+
+class FilePathNotAllowed(InvalidAPIParameters):
+    error_type = "file-path-not-allowed"
+    title = "The path is outside the session's work directory (/home/work)."
+
+
+class UploadTooLarge(InvalidAPIParameters):
+    error_type = "upload-too-large"
+    title = "The upload is larger than the server allows."
+
+
+class IllegalStatusTransition(Conflict):
+    error_type = "illegal-status-transition"
+    title = "The requested status change is not allowed."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import KeyPair
@@ -82,10 +82,6 @@ def session_get_by_ref(
     if latest is None:
         raise SessionNotFound(f"No session named or identified by {ref!r}.")
     return latest
-
-
-def session_filter_q(*, statuses: list[str] | None = None) -> Q:
-    return Q(status__in=statuses) if statuses else Q()
 
 
 SESSION_LIST_FIELDS = (

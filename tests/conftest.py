@@ -3,41 +3,31 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from backendai_site.accounts.auth.signing import sign_request
 from backendai_site.accounts.enums import UserRole
-from backendai_site.accounts.models import KeyPair, User
-from backendai_site.accounts.services import keypair_issue
+from backendai_site.accounts.services import default_tenancy_ensure
 from backendai_site.common.redis import get_redis
-from backendai_site.config import API_VERSION
 from backendai_site.devservices import database_url_from_settings
-from tests.factories.accounts import KeypairResourcePolicyFactory, UserFactory
-
-TEST_HOST = "127.0.0.1:8091"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    user: User
-    keypair: KeyPair
-    secret_key: str
-
-    @property
-    def access_key(self) -> str:
-        return self.keypair.access_key
+from tests.factories.agents import ImageAliasFactory, ImageFactory, ResourceGroupFactory
+from tests.factories.world import ComputeWorld, add_agent, make_member
+from tests.helpers.credentials import (
+    Credentials,
+    make_credentials,
+    signed_headers,
+)
+from tests.helpers.net import free_port
+from tests.helpers.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -62,55 +52,9 @@ def _isolated_redis_state() -> Iterator[None]:
     yield
 
 
-def make_credentials(role: UserRole = UserRole.USER, **user_fields: Any) -> Credentials:
-    KeypairResourcePolicyFactory.create()
-    user = UserFactory.create(role=role, **user_fields)
-    issued = keypair_issue(user=user)
-    return Credentials(user=user, keypair=issued.keypair, secret_key=issued.secret_key)
-
-
 @pytest.fixture
 def user_credentials(db: None) -> Credentials:
     return make_credentials()
-
-
-SignedCall = Callable[..., Any]
-
-
-def signed_headers(
-    *,
-    access_key: str,
-    secret_key: str,
-    method: str,
-    rel_url: str,
-    content_type: str = "text/plain",
-    host: str = TEST_HOST,
-    date: datetime | None = None,
-    version: str = API_VERSION,
-    prefix: str = "BackendAI",
-) -> dict[str, Any]:
-    """Django test-client META for a request signed like the official client signs it."""
-    date = date or datetime.now(UTC)
-    raw_date = date.isoformat()
-    signature = sign_request(
-        secret_key=secret_key,
-        method=method,
-        rel_url=rel_url,
-        raw_date=raw_date,
-        request_date=date,
-        host=host,
-        content_type=content_type,
-        api_version=version,
-    )
-    return {
-        "HTTP_HOST": host,
-        "HTTP_DATE": raw_date,
-        "HTTP_X_BACKENDAI_VERSION": version,
-        "HTTP_AUTHORIZATION": (
-            f"{prefix} signMethod=HMAC-SHA256, credential={access_key}:{signature}"
-        ),
-        "CONTENT_TYPE": content_type,
-    }
 
 
 @pytest.fixture
@@ -132,25 +76,7 @@ def signed_get(client: Client) -> Callable[..., Any]:
 
 # --- live server and the official client ------------------------------------------------------
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CLIENT_VERSION = "26.9.6"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` until it returns something truthy (and return it), or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @dataclass(frozen=True)
@@ -167,7 +93,7 @@ def live_api_server(
     """The real ASGI stack (uvicorn) on a free loopback port, on the test database."""
     from django.db import connection
 
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("live") / "server.log"
     env = {
         **os.environ,
@@ -250,3 +176,29 @@ def run_cli(
         )
 
     return run
+
+
+# --- a small compute world (sessions, GraphQL and client tests) -------------------------------
+
+
+@pytest.fixture
+def world(db: None) -> ComputeWorld:
+    defaults = default_tenancy_ensure()
+    group = ResourceGroupFactory.create(name="default", is_public=True)
+    agent = add_agent(group)
+    image = ImageFactory.create(
+        name="bai/python",
+        tag="3.11",
+        min_resources={"cpu": "1", "mem": str(64 * 1024**2)},
+        service_ports=[{"name": "http", "protocol": "http", "container_ports": [8080]}],
+    )
+    ImageAliasFactory.create(alias="python", image=image)
+    return ComputeWorld(
+        domain=defaults.domain,
+        project=defaults.project,
+        group=group,
+        agent=agent,
+        image=image,
+        user=make_member(defaults.project, "user@example.com"),
+        admin=make_member(defaults.project, "admin@example.com", UserRole.SUPERADMIN),
+    )

@@ -13,21 +13,17 @@ import os
 import socket
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
 
 from backendai_site.common.resource_slot import (
     InvalidResourceSlot,
     ResourceSlot,
     parse_binary_size,
 )
+from backendai_site.config import EnvThenTomlSettings
 
 CONFIG_FILE_ENV = "BAI_AGENT_CONFIG_FILE"
 
@@ -55,8 +51,9 @@ class MockAcceleratorConfig(BaseModel):
     shares_per_device: Decimal = Field(default=Decimal(1), gt=0)
 
 
-class AgentConfig(BaseSettings):
+class AgentConfig(EnvThenTomlSettings):
     model_config = SettingsConfigDict(env_prefix="BAI_AGENT_", extra="ignore")
+    config_file_env: ClassVar[str] = CONFIG_FILE_ENV
 
     id: str = Field(default_factory=_default_agent_id, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     resource_group: str = "default"
@@ -131,21 +128,6 @@ class AgentConfig(BaseSettings):
             if missing:
                 raise ValueError(f"cpu_ids {sorted(missing)} are not available to this process")
         return self
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = os.environ.get(CONFIG_FILE_ENV)
-        if toml_path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
-        return tuple(sources)
 
     # derived -------------------------------------------------------------------------------------
     def effective_cpu_ids(self) -> list[int]:

@@ -11,22 +11,16 @@ from __future__ import annotations
 import logging
 import uuid
 
-from django.conf import settings
-
 from agents_app.enums import AgentCommand, agent_queue_name
+from agents_app.errors import AgentNotResponding
 from agents_app.schemas import Command, CommandReply
 from backendai_site.celery import app
-from backendai_site.common.errors import ServiceUnavailable
 from backendai_site.common.redis import get_redis
+from backendai_site.config import get_config
 
 log = logging.getLogger(__name__)
 
 REPLY_KEY_PREFIX = "bai:agent-reply:"
-
-
-class AgentNotResponding(ServiceUnavailable):
-    error_type = "agent-not-responding"
-    title = "The agent did not answer in time."
 
 
 def agent_command_send(*, agent_id: str, command: AgentCommand | str, payload: Command) -> None:
@@ -49,7 +43,7 @@ def agent_command_call(
 ) -> CommandReply:
     """Send `command` and wait for the agent's reply (raises AgentNotResponding)."""
     if timeout is None:
-        timeout = settings.AGENTS.command_reply_timeout
+        timeout = get_config().agents.command_reply_timeout
     reply_to = f"{REPLY_KEY_PREFIX}{uuid.uuid4().hex}"
     agent_command_send(
         agent_id=agent_id,

@@ -16,11 +16,12 @@ from typing import Any
 from django.db import transaction
 
 from agents_app.enums import AgentStatus
+from agents_app.errors import InvalidImageLabels
 from agents_app.imageref import normalize_architecture, split_image_ref
 from agents_app.models import Agent, ContainerRegistry, Image, ImageAlias
 from agents_app.schemas import LocalImage
-from backendai_site.common.errors import InvalidAPIParameters
-from backendai_site.common.resource_slot import InvalidResourceSlot, ResourceSlot
+from backendai_site.common.errors import InvalidResourceSlot
+from backendai_site.common.resource_slot import ResourceSlot
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,6 @@ DEFAULT_IMAGE_ALIASES: dict[str, str] = {
 }
 
 _PORT_ITEM_RE = re.compile(r"^(?P<name>[\w.-]+):(?P<proto>\w+):(?P<ports>\d+|\[[\d,\s]*\])$")
-
-
-class InvalidImageLabels(InvalidAPIParameters):
-    title = "Invalid image labels."
 
 
 @dataclass(frozen=True, slots=True)

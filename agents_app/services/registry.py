@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents_app.errors import RegistryError
 from agents_app.imageref import normalize_architecture
 from agents_app.models import ContainerRegistry
 from agents_app.services.images import (
@@ -29,7 +30,6 @@ from agents_app.services.images import (
     image_aliases_ensure_defaults,
     image_upsert,
 )
-from backendai_site.common.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,6 @@ MANIFEST_ACCEPT = ", ".join((OCI_INDEX, MANIFEST_LIST_V2, OCI_MANIFEST, MANIFEST
 INDEX_TYPES = frozenset({OCI_INDEX, MANIFEST_LIST_V2})
 _NEXT_LINK_RE = re.compile(r'<([^>]+)>;\s*rel="?next"?')
 _CHALLENGE_PARAM_RE = re.compile(r'(\w+)="([^"]*)"')
-
-
-class RegistryError(ServiceUnavailable):
-    error_type = "registry-error"
-    title = "The container registry did not answer as expected."
 
 
 @dataclass(frozen=True, slots=True)

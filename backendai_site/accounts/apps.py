@@ -10,3 +10,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import schema  # noqa: F401  (registers the OpenAPI security scheme)
+        from .models import UserManager
+        from .services import superadmin_create
+
+        UserManager.superuser_factory = superadmin_create

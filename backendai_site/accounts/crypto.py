@@ -7,7 +7,8 @@ import string
 from functools import lru_cache
 
 from cryptography.fernet import Fernet
-from django.conf import settings
+
+from backendai_site.config import get_config
 
 ACCESS_KEY_PREFIX = "AKIA"
 ACCESS_KEY_LENGTH = 20
@@ -18,7 +19,7 @@ _SECRET_KEY_ALPHABET = string.ascii_letters + string.digits
 
 @lru_cache(maxsize=1)
 def _fernet() -> Fernet:
-    return Fernet(settings.BAI_KEYPAIR_ENCRYPTION_KEY)
+    return Fernet(get_config().resolved_keypair_encryption_key())
 
 
 def encrypt_secret(secret_key: str) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from .enums import STAFF_ROLES, DefaultForUnspecified, UserRole, UserStatus
+from .permissions import role_has_module_perms, role_has_perm
 
 
 class Domain(models.Model):
@@ -91,6 +94,10 @@ class ProjectResourcePolicy(models.Model):
 
 
 class UserManager(BaseUserManager["User"]):
+    superuser_factory: ClassVar[Callable[..., User] | None] = None
+    """`services.superadmin_create`, set by `AccountsConfig.ready()`: a superadmin comes with the
+    default tenancy, which the services create (and the services import this module)."""
+
     def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         if not email:
             raise ValueError("users need an e-mail address")
@@ -101,9 +108,10 @@ class UserManager(BaseUserManager["User"]):
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
-        from .services import superadmin_create
-
-        return superadmin_create(email=email, password=password, **fields)
+        factory = type(self).superuser_factory
+        if factory is None:
+            raise ImproperlyConfigured("the accounts app is not ready")
+        return factory(email=email, password=password, **fields)
 
 
 class User(AbstractBaseUser):
@@ -151,16 +159,12 @@ class User(AbstractBaseUser):
         return self.role == UserRole.SUPERADMIN
 
     def has_perm(self, perm: str, obj: object | None = None) -> bool:
-        from .permissions import role_has_perm
-
         return self.is_active and role_has_perm(self.role, perm)
 
     def has_perms(self, perm_list: Any, obj: object | None = None) -> bool:
         return all(self.has_perm(perm, obj) for perm in perm_list)
 
     def has_module_perms(self, app_label: str) -> bool:
-        from .permissions import role_has_module_perms
-
         return self.is_active and role_has_module_perms(self.role, app_label)
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
-from .enums import UserRole
-from .models import KeyPair, Project, User
+from .models import KeyPair, User
 
 
 def keypair_get_for_auth(*, access_key: str) -> KeyPair | None:
@@ -32,14 +29,3 @@ def user_main_keypair(*, user: User) -> KeyPair | None:
         .order_by("-is_admin", "created_at")
         .first()
     )
-
-
-def projects_visible_to(*, user: User) -> QuerySet[Project]:
-    """Projects a user may see: all (superadmin), their domain's (admin), or their own."""
-    qs = Project.objects.select_related("domain")
-    match user.role:
-        case UserRole.SUPERADMIN | UserRole.MONITOR:
-            return qs
-        case UserRole.ADMIN:
-            return qs.filter(domain_id=user.domain_id)
-    return qs.filter(members=user)

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from backendai_site.common.errors import InvalidAPIParameters
+from backendai_site.common.errors import InvalidAPIParameters, LoginFailed, LoginThrottled
+from backendai_site.common.ratelimit import rolling_count, rolling_hit, rolling_reset
+from backendai_site.config import get_config
 
 from .crypto import decrypt_secret, encrypt_secret, generate_access_key, generate_secret_key
 from .enums import DEFAULT_NAME, UserRole, UserStatus
@@ -25,6 +28,7 @@ from .models import (
     User,
     UserResourcePolicy,
 )
+from .selectors import user_get_by_login, user_main_keypair
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +95,6 @@ def keypair_revoke(*, keypair: KeyPair) -> None:
 
 def keypair_mark_used(*, access_key: str) -> None:
     """Record a use with one UPDATE (no read, no full-row save)."""
-    from django.db.models import F
-
     KeyPair.objects.filter(access_key=access_key).update(
         last_used=timezone.now(), num_queries=F("num_queries") + 1
     )
@@ -225,12 +227,6 @@ def user_authorize(*, domain_name: str, email: str, password: str, client: str) 
     Failed attempts are counted per account and per client address in Redis; past
     `login_max_failures` in the rate-limit window further attempts are refused without checking.
     """
-    from backendai_site.common.errors import LoginFailed, LoginThrottled
-    from backendai_site.common.ratelimit import rolling_count, rolling_hit, rolling_reset
-    from backendai_site.config import get_config
-
-    from .selectors import user_get_by_login, user_main_keypair
-
     config = get_config()
     window = config.rate_limit_window_seconds
     keys = (f"bai:loginfail:acct:{domain_name}:{email.lower()}", f"bai:loginfail:client:{client}")

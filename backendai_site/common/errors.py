@@ -120,3 +120,9 @@ class ServiceUnavailable(BackendError):
     kind = ErrorKind.UNAVAILABLE
     error_type = "service-unavailable"
     title = "A backing service is unavailable."
+
+
+class InvalidResourceSlot(InvalidAPIParameters):
+    """A resource amount or slot name that cannot be understood."""
+
+    title = "Invalid resource slot."

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import redis
-from django.conf import settings
+
+from backendai_site.config import get_config
 
 
 @lru_cache(maxsize=1)
 def get_redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, health_check_interval=30)
+    return redis.Redis.from_url(get_config().redis_url, socket_timeout=5, health_check_interval=30)

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from backendai_site.common.errors import InvalidAPIParameters
+from backendai_site.common.errors import InvalidResourceSlot
 
 __all__ = [
-    "InvalidResourceSlot",
     "ResourceSlot",
     "format_binary_size",
     "is_bytes_slot",
@@ -31,12 +30,6 @@ _SIZE_RE = re.compile(
     re.IGNORECASE,
 )
 _SLOT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$")
-
-
-class InvalidResourceSlot(InvalidAPIParameters):
-    """A resource amount or slot name that cannot be understood."""
-
-    title = "Invalid resource slot."
 
 
 def is_bytes_slot(slot_name: str) -> bool:

@@ -20,6 +20,7 @@ from sessions_app.enums import SessionStatus
 from sessions_app.errors import SessionNotFound
 from sessions_app.models import Kernel, Session
 from sessions_app.selectors import session_get_by_ref, sessions_visible_to
+from sessions_app.services.idle import session_idle_checks
 
 ORDERABLE = frozenset(
     {"created_at", "name", "status", "priority", "status_changed", "terminated_at"}
@@ -207,8 +208,6 @@ class ComputeSession(graphene.ObjectType):
             ],
         )
         if detail:
-            from sessions_app.services.idle import session_idle_checks
-
             fields["idle_checks"] = _json(session_idle_checks(session))
         return ComputeSession(**fields)
 

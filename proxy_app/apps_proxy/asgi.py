@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from backendai_site.config import get_config
+from sessions_app.services.idle import session_mark_access
 
 from .services import (
     COOKIE_NAME,
@@ -138,8 +139,8 @@ class AppsProxyRouter:
     ) -> None:
         config = get_config()
         self.inner = inner
-        self.suffix = "." + (domain or config.apps_domain).lower().strip(".")
-        self.port_range = port_range if port_range is not None else config.apps_port_range
+        self.suffix = "." + (domain or config.apps.domain).lower().strip(".")
+        self.port_range = port_range if port_range is not None else config.apps.port_range
         self.targets = TargetCache()
         self.pool = UpstreamPool()
         self._marks: dict[str, float] = {}
@@ -215,7 +216,7 @@ class AppsProxyRouter:
         secure = "; Secure" if scope.get("scheme") in ("https", "wss") else ""
         set_cookie = (
             f"{COOKIE_NAME}={cookie}; Path=/; HttpOnly; SameSite=Lax; "
-            f"Max-Age={get_config().apps_cookie_max_age}{secure}"
+            f"Max-Age={get_config().apps.cookie_max_age}{secure}"
         )
         log.info(
             "app token exchanged",
@@ -236,8 +237,6 @@ class AppsProxyRouter:
         self._marks[session_id] = now
         if len(self._marks) > 10_000:
             self._marks.clear()
-        from sessions_app.services.idle import session_mark_access
-
         asyncio.get_running_loop().run_in_executor(None, session_mark_access, session_id)
 
     # --- HTTP ----------------------------------------------------------------------------------

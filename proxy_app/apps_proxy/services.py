@@ -17,18 +17,15 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.db import close_old_connections
 
 from agents_app.kernel_runner.client import RunnerClient
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import User
-from backendai_site.common.errors import (
-    InvalidAPIParameters,
-    NotFound,
-    PermissionDenied,
-    ServiceUnavailable,
-)
+from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.common.redis import get_redis
 from backendai_site.config import get_config
+from proxy_app.errors import AppAccessDenied, AppNotRunning, ProxiedAppNotFound
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Kernel, Session
 
@@ -43,21 +40,6 @@ COOKIE_NAME = "bai_app"
 APP_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,30}$")
 LABEL_RE = re.compile(r"^(?P<session>[0-9a-f]{32})-(?P<app>[a-z0-9][a-z0-9_]{0,30})$")
 PTY_PROTOCOLS = {"pty"}
-
-
-class AppNotFound(NotFound):
-    error_type = "app-not-found"
-    title = "No such app in this session."
-
-
-class AppAccessDenied(PermissionDenied):
-    error_type = "app-access-denied"
-    title = "Only the session's owner and its admins may open its apps."
-
-
-class AppNotRunning(ServiceUnavailable):
-    error_type = "app-not-running"
-    title = "The app could not be started."
 
 
 @dataclass(frozen=True)
@@ -145,10 +127,10 @@ def _public_base(label: str, public_endpoint: str) -> str:
     config = get_config()
     parts = urlsplit(public_endpoint or config.public_endpoint)
     scheme = parts.scheme or "http"
-    if config.apps_port_range is not None:
+    if config.apps.port_range is not None:
         port = _port_for_label(label)
         return f"{scheme}://{parts.hostname or '127.0.0.1'}:{port}"
-    netloc = f"{label}.{config.apps_domain}"
+    netloc = f"{label}.{config.apps.domain}"
     if parts.port:
         netloc += f":{parts.port}"
     return f"{scheme}://{netloc}"
@@ -157,16 +139,16 @@ def _public_base(label: str, public_endpoint: str) -> str:
 def _port_for_label(label: str) -> int:
     """Port mode: the label's port of the range, reserved in Redis (stable while in use)."""
     config = get_config()
-    assert config.apps_port_range is not None
+    assert config.apps.port_range is not None
     client = get_redis()
-    ttl = config.apps_cookie_max_age
+    ttl = config.apps.cookie_max_age
     existing = client.get(LABEL_PORT_KEY.format(label))
     if existing is not None:
         port = int(existing)
         client.expire(LABEL_PORT_KEY.format(label), ttl)
         client.expire(PORT_KEY.format(port), ttl)
         return port
-    low, high = config.apps_port_range
+    low, high = config.apps.port_range
     for port in range(low, high + 1):
         if client.set(PORT_KEY.format(port), label, nx=True, ex=ttl):
             client.set(LABEL_PORT_KEY.format(label), port, ex=ttl)
@@ -183,7 +165,7 @@ def app_link_issue(*, user: User, session: Session, app: str, public_endpoint: s
     kernel = _main_kernel(session)
     services = _service_names(kernel)
     if app not in services or services[app] in PTY_PROTOCOLS or app not in kernel.host_ports:
-        raise AppNotFound(data={"available": sorted(services)})
+        raise ProxiedAppNotFound(data={"available": sorted(services)})
     _service_start(kernel, app)
     config = get_config()
     label = app_label(session.pk, app)
@@ -198,7 +180,7 @@ def app_link_issue(*, user: User, session: Session, app: str, public_endpoint: s
     )
     token = secrets.token_urlsafe(24)
     get_redis().set(
-        TOKEN_KEY.format(token), json.dumps(asdict(target)), ex=int(config.apps_token_ttl)
+        TOKEN_KEY.format(token), json.dumps(asdict(target)), ex=int(config.apps.token_ttl)
     )
     base = _public_base(label, public_endpoint)
     log.info(
@@ -209,7 +191,7 @@ def app_link_issue(*, user: User, session: Session, app: str, public_endpoint: s
         url=f"{base}/?{TOKEN_PARAM}={token}",
         token=token,
         label=label,
-        expires_in=config.apps_token_ttl,
+        expires_in=config.apps.token_ttl,
     )
 
 
@@ -233,7 +215,7 @@ def token_exchange(token: str, label: str) -> tuple[str, AppTarget] | None:
     client.set(
         COOKIE_KEY.format(cookie),
         json.dumps(asdict(target)),
-        ex=get_config().apps_cookie_max_age,
+        ex=get_config().apps.cookie_max_age,
     )
     return cookie, target
 
@@ -299,8 +281,6 @@ class TargetCache:
 
     @staticmethod
     def _load(cookie: str) -> AppTarget | None:
-        from django.db import close_old_connections
-
         close_old_connections()
         target = cookie_resolve(cookie)
         if target is None or not target_still_valid(target):

@@ -13,10 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backendai_site.accounts.models import KeyPair
+from proxy_app.errors import AppAccessDenied
 from sessions_app.models import Session
 from sessions_app.selectors import session_get_by_ref
 
-from .services import AppAccessDenied, app_link_issue
+from .services import app_link_issue
 
 
 class AppLinkView(APIView):

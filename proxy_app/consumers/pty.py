@@ -25,8 +25,8 @@ from proxy_app.schemas import (
     pty_client_message,
     pty_out,
 )
+from sessions_app.errors import KernelRunnerUnavailable
 from sessions_app.services.execute import (
-    KernelRunnerUnavailable,
     runner_connect,
     session_access_touch,
 )

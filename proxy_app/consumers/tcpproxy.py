@@ -14,9 +14,8 @@ import logging
 import socket
 
 from backendai_site.common.errors import InvalidAPIParameters
+from sessions_app.errors import AppNotFound, KernelRunnerUnavailable
 from sessions_app.services.execute import (
-    AppNotFound,
-    KernelRunnerUnavailable,
     app_host_port,
     app_runner_served,
     app_tunnel_open,

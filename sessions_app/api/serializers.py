@@ -10,6 +10,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from sessions_app.models import Kernel, Session
+from sessions_app.selectors import KERNEL_LIST_FIELDS, SESSION_LIST_FIELDS
+from sessions_app.services.idle import session_idle_checks
 
 
 def service_ports_of(session: Session, kernels: list[Kernel]) -> list[dict[str, Any]]:
@@ -59,6 +61,8 @@ class KernelOutputSerializer(serializers.Serializer):
     oomKilled = serializers.BooleanField(source="oom_killed")
 
 
+# The fields describe the shape for the API schema; the output itself is built by
+# `session_row_output`, the one builder of this shape (the list endpoint calls it on plain rows).
 class SessionOutputSerializer(serializers.Serializer):
     """One session as `GET /session/{ref}` and the list endpoint show it."""
 
@@ -68,7 +72,7 @@ class SessionOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     statusInfo = serializers.CharField(source="status_info")
     statusData = serializers.JSONField(source="status_data")
-    schedulerVerdict = serializers.SerializerMethodField()
+    schedulerVerdict = serializers.DictField(read_only=True, allow_null=True)
     result = serializers.CharField()
     image = serializers.CharField(source="image_ref")
     architecture = serializers.CharField()
@@ -88,31 +92,44 @@ class SessionOutputSerializer(serializers.Serializer):
     startsAt = serializers.DateTimeField(source="starts_at", allow_null=True)
     creationTime = serializers.DateTimeField(source="created_at")
     terminationTime = serializers.DateTimeField(source="terminated_at", allow_null=True)
-    age = serializers.SerializerMethodField()
+    age = serializers.FloatField(read_only=True)
     kernels = KernelOutputSerializer(many=True, read_only=True)  # one child for every row
-    idleChecks = serializers.SerializerMethodField()
-    links = serializers.SerializerMethodField()
+    idleChecks = serializers.DictField(
+        read_only=True,
+        allow_null=True,
+        help_text="Seconds left under each idle checker while running (`{}` otherwise); one"
+        " session's\nview only (null in lists, which keep a constant query count).",
+    )
+    links = serializers.DictField(read_only=True)
 
-    def get_links(self, obj: Session) -> dict[str, Any]:
-        main = next((k for k in obj.kernels.all() if k.cluster_role == "main"), None)
-        return session_links(obj.pk, list(main.service_ports) if main else [])
+    def to_representation(self, instance: Session) -> dict[str, Any]:
+        # idleChecks: one session's view only (null in lists, which keep a constant query count)
+        in_list = isinstance(self.parent, serializers.ListSerializer)
+        return session_row_output(
+            session_row_of(instance),
+            kernel_rows_of(instance),
+            timezone.now(),
+            idle_checks=None if in_list else session_idle_checks(instance),
+        )
 
-    def get_schedulerVerdict(self, obj: Session) -> dict[str, Any] | None:
-        verdict = (obj.status_data or {}).get("scheduler")
-        return verdict if isinstance(verdict, dict) else None
 
-    def get_age(self, obj: Session) -> float:
-        end = obj.terminated_at or timezone.now()
-        return round((end - obj.created_at).total_seconds(), 3)
+def _field_path(obj: object, path: str) -> Any:
+    for part in path.split("__"):
+        obj = getattr(obj, part)
+    return obj
 
-    def get_idleChecks(self, obj: Session) -> dict[str, Any] | None:
-        """Seconds left under each idle checker while running (`{}` otherwise); one session's
-        view only (null in lists, which keep a constant query count)."""
-        from sessions_app.services.idle import session_idle_checks
 
-        if isinstance(self.parent, serializers.ListSerializer):
-            return None
-        return session_idle_checks(obj)
+def session_row_of(session: Session) -> dict[str, Any]:
+    """A session model as the plain row the list endpoint reads (`SESSION_LIST_FIELDS`)."""
+    return {field: _field_path(session, field) for field in SESSION_LIST_FIELDS}
+
+
+def kernel_rows_of(session: Session) -> list[dict[str, Any]]:
+    """The session's kernels as plain rows (`KERNEL_LIST_FIELDS`), prefetched ones when present."""
+    return [
+        {field: getattr(kernel, field) for field in KERNEL_LIST_FIELDS}
+        for kernel in session.kernels.all()
+    ]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -137,10 +154,14 @@ def kernel_row_output(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def session_row_output(
-    row: dict[str, Any], kernels: list[dict[str, Any]], now: datetime
+    row: dict[str, Any],
+    kernels: list[dict[str, Any]],
+    now: datetime,
+    *,
+    idle_checks: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The list endpoint's shape of one session, from plain `.values()` rows (no model objects);
-    the same keys as SessionOutputSerializer, with `idleChecks` left null as in lists."""
+    """The API's shape of one session, from plain rows (`SESSION_LIST_FIELDS`,
+    `KERNEL_LIST_FIELDS`); `idle_checks` stays null in lists."""
     verdict = (row["status_data"] or {}).get("scheduler")
     end = row["terminated_at"] or now
     return {
@@ -172,7 +193,7 @@ def session_row_output(
         "terminationTime": _iso(row["terminated_at"]),
         "age": round((end - row["created_at"]).total_seconds(), 3),
         "kernels": [kernel_row_output(kernel) for kernel in kernels],
-        "idleChecks": None,
+        "idleChecks": idle_checks,
         "links": session_links(
             row["id"],
             next((k["service_ports"] for k in kernels if k["cluster_role"] == "main"), []),

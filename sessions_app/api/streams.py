@@ -15,7 +15,6 @@ from uuid import UUID
 
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +24,7 @@ from backendai_site.accounts.authentication import keypair_from_signed_request
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.api.exception_handler import problem_response
 from backendai_site.common.errors import BackendError, InvalidAPIParameters, MethodNotAllowed
+from backendai_site.config import get_config
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Kernel, Session
 from sessions_app.schemas import SessionCreateRequest
@@ -145,7 +145,7 @@ def _wanted(message: dict[str, Any], scope: set[str]) -> bool:
 
 
 async def _event_stream(session_id: UUID, scope: set[str]) -> AsyncIterator[bytes]:
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    client = aioredis.Redis.from_url(get_config().redis_url)
     pubsub = client.pubsub()
     try:
         await pubsub.subscribe(session_channel(session_id))

@@ -35,6 +35,7 @@ from sessions_app.services.lifecycle import (
 
 from .filters import SessionFilter
 from .serializers import SessionOutputSerializer, session_row_output
+from .views_exec import session_execute_respond
 
 OWNER_PARAM = OpenApiParameter("owner_access_key", str, required=False)
 TRUE_VALUES = {"1", "true", "yes", "y", "t"}
@@ -111,8 +112,6 @@ class SessionDetailView(APIView):
     @extend_schema(parameters=[OWNER_PARAM], responses=serializers.DictField())
     def post(self, request: Request, ref: str) -> Response:
         """REST execute (COMPAT.md 4.4); see views_exec."""
-        from .views_exec import session_execute_respond
-
         return session_execute_respond(request, ref)
 
 

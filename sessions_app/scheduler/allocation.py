@@ -330,11 +330,3 @@ def kernel_release_resources(kernel_id: UUID | str) -> bool:
         )
         scheduler_hint(group_id)
     return True
-
-
-def agent_release_resources(agent_id: str) -> int:
-    """Release every kernel holding resources on `agent_id` (agent lost). Returns how many."""
-    kernel_ids = list(
-        Kernel.objects.filter(agent_id=agent_id, holds_resources=True).values_list("pk", flat=True)
-    )
-    return sum(kernel_release_resources(kernel_id) for kernel_id in kernel_ids)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.db import transaction
 
 from backendai_site.common.redis import get_redis
+from backendai_site.config import get_config
+from sessions_app.dispatch import MANAGER_QUEUE, SCHEDULE_RESOURCE_GROUP, task_send
 
 log = logging.getLogger(__name__)
 
 HINT_TTL_MS = 5000
-DEFAULT_DEBOUNCE_SECONDS = 0.05
 
 
 def hint_key(resource_group_id: int) -> str:
@@ -43,9 +43,7 @@ def hint_consume(resource_group_id: int) -> None:
 
 
 def _send_hint(resource_group_id: int) -> None:
-    from .tasks import schedule_resource_group_task
-
-    debounce = float(getattr(settings, "SCHEDULER_HINT_DEBOUNCE_SECONDS", DEFAULT_DEBOUNCE_SECONDS))
+    debounce = get_config().scheduler.hint_debounce
     try:
         first = bool(get_redis().set(hint_key(resource_group_id), b"1", nx=True, px=HINT_TTL_MS))
     except Exception:  # no debounce without Redis, but never drop the hint
@@ -56,8 +54,11 @@ def _send_hint(resource_group_id: int) -> None:
     if not first:
         return
     try:
-        schedule_resource_group_task.apply_async(
-            args=[resource_group_id], queue="manager", countdown=debounce
+        task_send(
+            SCHEDULE_RESOURCE_GROUP,
+            args=[resource_group_id],
+            queue=MANAGER_QUEUE,
+            countdown=debounce,
         )
     except Exception:  # the beat backstop will run the pass
         hint_consume(resource_group_id)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from agents_app.enums import AgentSelectionStrategy
 
-from .types import AgentState, Slots
+from .types import AgentState
 
 INTRINSIC_ORDER = ("cpu", "mem")
 NO_FIT_MEMORY = 32
@@ -196,7 +196,3 @@ class AgentPool:
             if agent_id in self.position
             and self.agents[self.position[agent_id]].architecture == architecture
         ]
-
-
-def request_items(request: Slots) -> list[tuple[str, int]]:
-    return sorted((slot, amount) for slot, amount in request.items() if amount > 0)

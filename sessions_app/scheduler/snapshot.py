@@ -28,7 +28,6 @@ from .types import (
     PendingKernel,
     PendingSession,
     SlotLimit,
-    Slots,
     Snapshot,
     slots_add,
     slots_from_json,
@@ -257,10 +256,3 @@ def roundrobin_save(resource_group_id: int, state: Mapping[str, int]) -> None:
         get_redis().hset(roundrobin_key(resource_group_id), mapping=dict(state))  # type: ignore[arg-type]
     except Exception:
         log.warning("round-robin state not saved", extra={"resource_group": resource_group_id})
-
-
-def total_capacity(agents: list[AgentState]) -> Slots:
-    out: Slots = {}
-    for agent in agents:
-        slots_add(out, agent.capacity)
-    return out

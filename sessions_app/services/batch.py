@@ -1,5 +1,7 @@
 """Batch sessions: run the startup command once the session runs, then end it with its result.
 
+The run is queued by `lifecycle.session_batch_schedule` when the session becomes RUNNING.
+
 Runs in a worker consuming the `batch` queue (a thread pool: the work is waiting on a socket),
 talking to the main kernel's runner over its published port with the kernel's secret.
 """
@@ -14,7 +16,7 @@ from uuid import UUID
 from django.db import transaction
 
 from agents_app.kernel_runner.client import RunnerClient
-from sessions_app.enums import KernelRole, SessionResult, SessionStatus, SessionType
+from sessions_app.enums import KernelRole, SessionResult, SessionStatus
 from sessions_app.models import Kernel, Session
 
 from .events import session_event_publish
@@ -22,7 +24,6 @@ from .lifecycle import session_destroy
 
 log = logging.getLogger(__name__)
 
-BATCH_QUEUE = "batch"
 BATCH_TIMEOUT_EXIT_CODE = -1
 
 
@@ -31,20 +32,6 @@ class BatchOutcome:
     exit_code: int
     output: str
     timed_out: bool
-
-
-def session_batch_schedule(session: Session) -> None:
-    """Queue the batch run of a session that just became RUNNING (after commit)."""
-    if session.session_type != SessionType.BATCH or not session.startup_command:
-        return
-    session_id = str(session.pk)
-
-    def send() -> None:
-        from sessions_app.tasks import session_batch_run_task
-
-        session_batch_run_task.apply_async(args=[session_id], queue=BATCH_QUEUE)
-
-    transaction.on_commit(send)
 
 
 async def _run_batch(

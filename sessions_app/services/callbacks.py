@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from django.db import transaction
+from sessions_app.dispatch import MANAGER_QUEUE, SESSION_CALLBACK_NOTIFY, task_send_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +22,7 @@ def session_callback_schedule(
     """Queue one notification once the current transaction commits."""
     if not callback_url:
         return
-
-    def send() -> None:
-        from sessions_app.tasks import session_callback_notify
-
-        session_callback_notify.apply_async(args=[callback_url, payload], queue="manager")
-
-    transaction.on_commit(send)
+    task_send_on_commit(SESSION_CALLBACK_NOTIFY, args=[callback_url, payload], queue=MANAGER_QUEUE)
 
 
 def session_callback_post(*, callback_url: str, payload: dict[str, Any]) -> bool:

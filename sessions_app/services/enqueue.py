@@ -48,6 +48,7 @@ from sessions_app.errors import (
     UnknownResourceSlot,
 )
 from sessions_app.models import Kernel, Session, SessionDependency, SessionStatusHistory
+from sessions_app.scheduler.hints import scheduler_hint
 from sessions_app.schemas import SessionCreateRequest, parse_starts_at
 from sessions_app.selectors import owner_keypair_resolve
 
@@ -400,8 +401,6 @@ def _write_session(
         session=session, status=SessionStatus.PENDING, reason="enqueued", at=now
     )
     session_event_publish("session_enqueued", session=session)
-    from sessions_app.scheduler.hints import scheduler_hint
-
     scheduler_hint(group.pk)
     log.info(
         "session enqueued",

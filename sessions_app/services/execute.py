@@ -26,13 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents_app.kernel_runner.client import ExecResult, RunnerClient, open_tunnel
 from agents_app.runtime.errors import RunnerAuthFailed, RunnerRequestError, RunnerUnavailable
 from backendai_site.accounts.models import KeyPair
-from backendai_site.common.errors import (
-    Conflict,
-    InvalidAPIParameters,
-    NotFound,
-    ServiceUnavailable,
-)
+from backendai_site.common.errors import InvalidAPIParameters
 from sessions_app.enums import KernelRole, SessionStatus
+from sessions_app.errors import (
+    AppNotFound,
+    KernelRunnerUnavailable,
+    RunnerRejected,
+    SessionNotRunning,
+)
 from sessions_app.models import Kernel
 from sessions_app.selectors import session_get_by_ref, sessions_visible_to
 from sessions_app.services.idle import session_mark_access
@@ -48,29 +49,6 @@ NO_START_PROTOCOLS = frozenset({"preopen"})
 # the runner's authenticated channel.
 RUNNER_SERVED_PROTOCOLS = frozenset({"pty"})
 TUNNEL_TIMEOUT = 10.0
-
-
-# -- errors -----------------------------------------------------------------------------------
-
-
-class SessionNotRunning(Conflict):
-    error_type = "session-not-running"
-    title = "The session is not running (or its kernel runner is not ready yet)."
-
-
-class KernelRunnerUnavailable(ServiceUnavailable):
-    error_type = "kernel-runner-unavailable"
-    title = "The session's kernel runner cannot be reached."
-
-
-class RunnerRejected(InvalidAPIParameters):
-    error_type = "kernel-runner-rejected"
-    title = "The kernel runner rejected the request."
-
-
-class AppNotFound(NotFound):
-    error_type = "app-not-found"
-    title = "The session has no such service app."
 
 
 # -- where a session's runner is --------------------------------------------------------------

@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 
 from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.config import get_config
+from sessions_app.errors import FilePathNotAllowed, UploadTooLarge
 
 from .execute import KernelEndpoint, runner_connect, session_access_touch
 
@@ -26,11 +27,6 @@ log = logging.getLogger(__name__)
 
 WORKDIR = "/home/work"
 UPLOAD_CHUNK = 4 * 1024 * 1024
-
-
-class FilePathNotAllowed(InvalidAPIParameters):
-    error_type = "file-path-not-allowed"
-    title = "The path is outside the session's work directory (/home/work)."
 
 
 def work_relative_path(path: str, *, allow_root: bool = False) -> str:
@@ -49,14 +45,9 @@ def work_relative_path(path: str, *, allow_root: bool = False) -> str:
     return joined[len(WORKDIR) + 1 :]
 
 
-class UploadTooLarge(InvalidAPIParameters):
-    error_type = "upload-too-large"
-    title = "The upload is larger than the server allows."
-
-
 def upload_size_check(size: int | None) -> None:
     """Refuse an upload of `size` bytes (a request's Content-Length, or the files' total)."""
-    limit = get_config().sessions_upload_max_bytes
+    limit = get_config().sessions.upload_max_bytes
     if size is not None and size > limit:
         raise UploadTooLarge(
             f"The upload ({size} bytes) is larger than {limit} bytes.", data={"limit": limit}

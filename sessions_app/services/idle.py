@@ -37,6 +37,8 @@ from backendai_site.config import get_config
 from sessions_app.enums import SessionStatus, SessionType
 from sessions_app.models import Kernel, Session
 
+from .lifecycle import session_destroy
+
 if TYPE_CHECKING:
     import redis
 
@@ -135,7 +137,7 @@ def kernel_stats_record(event: KernelStats) -> None:
         key = UTIL_KEY.format(kernel.session_id)
         pipe.zadd(key, {f"{at:.3f}:{cpu * 100:.3f}:{mem * 100:.3f}": at})
         pipe.expire(key, KEY_TTL)
-        window = get_config().idle_utilization_window
+        window = get_config().idle.utilization_window
         pipe.zremrangebyscore(key, "-inf", at - max(2 * window, 600))
     pipe.execute()
 
@@ -180,14 +182,14 @@ def _lifetime_check(session: Session, now: float) -> IdleCheck | None:
 
 def _utilization_check(session: Session, samples: Iterable[str], now: float) -> IdleCheck | None:
     config = get_config()
-    window = config.idle_utilization_window
+    window = config.idle.utilization_window
     if not window or session.session_type != SessionType.INTERACTIVE:
         return None
     started = _ts(session.status_changed) or session.created_at.timestamp()
-    busy_until = started + config.idle_utilization_grace
+    busy_until = started + config.idle.utilization_grace
     for sample in samples:
         at, cpu, mem = (float(part) for part in sample.split(":"))
-        if cpu >= config.idle_utilization_cpu_percent or mem >= config.idle_utilization_mem_percent:
+        if cpu >= config.idle.utilization_cpu_percent or mem >= config.idle.utilization_mem_percent:
             busy_until = max(busy_until, at)
     return IdleCheck("utilization", REASON_UTILIZATION, window, window - (now - busy_until))
 
@@ -195,7 +197,7 @@ def _utilization_check(session: Session, samples: Iterable[str], now: float) -> 
 def _redis_state(
     client: redis.Redis, session_ids: list[str], now: float
 ) -> tuple[dict[str, float | None], dict[str, list[str]]]:
-    window = get_config().idle_utilization_window
+    window = get_config().idle.utilization_window
     pipe = client.pipeline(transaction=False)
     for session_id in session_ids:
         pipe.get(ACCESS_KEY.format(session_id))
@@ -258,8 +260,6 @@ def sessions_idle_check(*, now: float | None = None) -> list[tuple[UUID, str]]:
 
 
 def _session_end(session: Session, *, reason: str, details: Mapping[str, Any]) -> None:
-    from .lifecycle import session_destroy
-
     with transaction.atomic():
         current = Session.objects.select_for_update().filter(pk=session.pk).first()
         if current is None or current.status not in SessionStatus.running():

@@ -27,9 +27,11 @@ from agents_app.schemas import (
 )
 from agents_app.services.commands import agent_command_send
 from backendai_site.common.errors import InvalidAPIParameters
+from sessions_app.dispatch import BATCH_QUEUE, SESSION_BATCH_RUN, task_send_on_commit
 from sessions_app.enums import ClusterMode, KernelStatus, SessionResult, SessionStatus, SessionType
 from sessions_app.errors import InvalidSessionState, SessionAlreadyExists
 from sessions_app.models import Kernel, Session
+from sessions_app.scheduler.allocation import kernel_release_resources
 from sessions_app.schemas import SESSION_NAME_RE
 
 from .events import session_event_publish
@@ -41,8 +43,6 @@ RUNNER_PORT_NAME = "runner"
 
 
 def _release(kernel: Kernel) -> None:
-    from sessions_app.scheduler.allocation import kernel_release_resources
-
     kernel_release_resources(kernel.pk)
 
 
@@ -50,6 +50,13 @@ def _send_after_commit(agent_id: str, command: str, payload: KernelRef | CreateK
     transaction.on_commit(
         lambda: agent_command_send(agent_id=agent_id, command=command, payload=payload)
     )
+
+
+def session_batch_schedule(session: Session) -> None:
+    """Queue the batch run of a session that just became RUNNING (after commit)."""
+    if session.session_type != SessionType.BATCH or not session.startup_command:
+        return
+    task_send_on_commit(SESSION_BATCH_RUN, args=[str(session.pk)], queue=BATCH_QUEUE)
 
 
 # --- start -----------------------------------------------------------------------------------
@@ -170,8 +177,6 @@ def on_kernel_started(event: KernelStarted) -> None:
             session=session, to=SessionStatus.RUNNING, reason="all kernels running"
         )
         if moved and session.session_type == SessionType.BATCH:
-            from .batch import session_batch_schedule
-
             session_batch_schedule(session)
 
 

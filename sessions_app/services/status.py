@@ -15,24 +15,19 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from backendai_site.common.errors import Conflict
 from sessions_app.enums import (
     KERNEL_TRANSITIONS,
     SESSION_TRANSITIONS,
     KernelStatus,
     SessionStatus,
 )
+from sessions_app.errors import IllegalStatusTransition
 from sessions_app.models import Kernel, Session, SessionStatusHistory
 
 from .callbacks import session_callback_schedule
 from .events import kernel_event_for_status, session_event_for_status, session_event_publish
 
 log = logging.getLogger(__name__)
-
-
-class IllegalStatusTransition(Conflict):
-    error_type = "illegal-status-transition"
-    title = "The requested status change is not allowed."
 
 
 def _notify_callback(

@@ -9,9 +9,9 @@ from uuid import UUID
 
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import connection
 
+from backendai_site.config import get_config
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Session
 
@@ -44,7 +44,7 @@ async def session_wait_settled(session_id: UUID, max_wait_seconds: float | None)
     """
     settled = SessionStatus.running() | SessionStatus.dead()
     deadline = None if not max_wait_seconds else time.monotonic() + max_wait_seconds
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    client = aioredis.Redis.from_url(get_config().redis_url)
     pubsub = client.pubsub()
     try:
         await pubsub.subscribe(session_channel(session_id))

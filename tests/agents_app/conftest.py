@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +11,7 @@ import pytest
 from agents_app import events
 from agents_app.enums import SlotType
 from agents_app.schemas import AgentHeartbeat, LocalImage, SlotCapacity
-
-HeartbeatMaker = Callable[..., AgentHeartbeat]
+from tests.helpers.agents import HeartbeatMaker
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backendai_site.common.errors import InvalidAPIParameters
+from backendai_site.common.errors import InvalidAPIParameters, InvalidResourceSlot
 from backendai_site.common.resource_slot import (
-    InvalidResourceSlot,
     ResourceSlot,
     format_binary_size,
     parse_binary_size,

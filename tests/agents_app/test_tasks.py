@@ -12,7 +12,8 @@ from agents_app import events, tasks
 from agents_app.enums import AgentStatus
 from agents_app.models import Agent, Image, ImageAlias
 from agents_app.schemas import AgentStarted, Reconcile, ReportedKernel
-from tests.agents_app.conftest import HeartbeatMaker
+from backendai_site.config import get_config
+from tests.helpers.agents import HeartbeatMaker
 
 pytestmark = pytest.mark.django_db
 
@@ -110,10 +111,10 @@ class TestKernelEventTasks:
 
 class TestHeartbeatAndSweepTasks:
     def test_heartbeat_task_registers_and_sweep_uses_the_configured_timeout(
-        self, make_heartbeat: HeartbeatMaker, settings: Any
+        self, make_heartbeat: HeartbeatMaker, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         tasks.agent_heartbeat(make_heartbeat().model_dump(mode="json"))
-        settings.AGENTS = settings.AGENTS.model_copy(update={"lost_timeout": 0.000001})
+        monkeypatch.setattr(get_config().agents, "lost_timeout", 0.000001)
 
         lost = tasks.sweep_lost_agents()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Credentials, make_credentials
+from tests.helpers.credentials import Credentials, make_credentials
 
 pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
 

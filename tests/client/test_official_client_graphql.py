@@ -11,8 +11,8 @@ import pytest
 from sessions_app.models import Session
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
-from tests.conftest import Credentials
-from tests.sessions_app.conftest import ComputeWorld, make_member
+from tests.factories.world import ComputeWorld, make_member
+from tests.helpers.credentials import Credentials
 
 pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from backendai_site.graphql.schema import schema
 from sessions_app.models import SessionDependency
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
-from tests.sessions_app.conftest import ComputeWorld
+from tests.factories.world import ComputeWorld
 
 pytestmark = pytest.mark.django_db
 

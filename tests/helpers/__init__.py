@@ -1,0 +1,1 @@
+"""Importable test helpers (fixtures live in the conftest.py modules)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,14 +11,9 @@ from pathlib import Path
 
 from agents_app.kernel_runner import RUNNER_PATH
 from agents_app.kernel_runner.client import wait_runner_ready
+from tests.helpers.net import free_port
 
 RUNNER_SECRET = "s" * 24
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -6,11 +6,11 @@ import json
 import os
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from pydantic import ValidationError
 
 from agents_app.agent.config import CONFIG_FILE_ENV, AgentConfig
+from backendai_site.config import get_config
 
 
 class Command(BaseCommand):
@@ -40,6 +40,6 @@ class Command(BaseCommand):
             return
         from agents_app.agent.runner import run_agent
 
-        code = run_agent(config, broker_url=settings.CELERY_BROKER_URL)
+        code = run_agent(config, broker_url=get_config().redis_url)
         if code:
             raise SystemExit(code)

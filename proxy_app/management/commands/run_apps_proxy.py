@@ -21,7 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        port_range = get_config().apps_port_range
+        port_range = get_config().apps.port_range
         if options["check"]:
             raise SystemExit(0 if port_range is not None else 1)
         if port_range is None:

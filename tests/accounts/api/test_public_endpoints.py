@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from backendai_site.accounts.services import default_tenancy_ensure, user_create
-from tests.conftest import Credentials
+from tests.helpers.credentials import Credentials
 
 pytestmark = pytest.mark.django_db
 

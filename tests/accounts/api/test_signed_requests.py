@@ -9,7 +9,7 @@ from django.test import Client
 
 from backendai_site.accounts.enums import UserStatus
 from backendai_site.accounts.services import keypair_revoke, user_set_status
-from tests.conftest import Credentials, make_credentials, signed_headers
+from tests.helpers.credentials import Credentials, make_credentials, signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from agents_app.agent.config import AgentConfig
 from agents_app.agent.daemon import AgentDaemon
 from agents_app.runtime.errors import KernelBootstrapFailed
 from agents_app.schemas import KernelStarted, KernelTerminated
-from tests.agents_app.agent.conftest import InMemoryBackend, RecordingReplier, RecordingSender
+from tests.helpers.agent_daemon import InMemoryBackend, RecordingReplier, RecordingSender
 
 
 def create_payload(kernel_id: str = "k1", **overrides: Any) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import pytest
 
 from agents_app.kernel_runner.client import RunnerClient, open_tunnel
 from agents_app.runtime.errors import RunnerAuthFailed, RunnerRequestError
-from tests.helpers.host_runner import RUNNER_SECRET, free_port
+from tests.helpers.host_runner import RUNNER_SECRET
+from tests.helpers.net import free_port
 
 SECRET = RUNNER_SECRET
 

@@ -20,8 +20,8 @@ from agents_app.services.agents import (
     agents_mark_lost,
     agents_set_schedulable,
 )
-from tests.agents_app.conftest import HeartbeatMaker
 from tests.factories.agents import AgentFactory, AgentResourceFactory
+from tests.helpers.agents import HeartbeatMaker
 
 pytestmark = pytest.mark.django_db
 

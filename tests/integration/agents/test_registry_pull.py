@@ -12,7 +12,7 @@ from agents_app.agent.config import AgentConfig
 from agents_app.agent.daemon import AgentDaemon
 from agents_app.agent.runner import docker_runtime
 from agents_app.schemas import ImagePullResult, Message
-from tests.integration.agents.conftest import LoopbackRegistry, docker, import_labelled_image
+from tests.helpers.registry import LoopbackRegistry, docker, import_labelled_image
 
 pytestmark = pytest.mark.docker
 

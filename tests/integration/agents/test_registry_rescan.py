@@ -6,7 +6,7 @@ import pytest
 
 from agents_app.models import ContainerRegistry, Image
 from agents_app.services.registry import RegistryClient, registry_rescan
-from tests.integration.agents.conftest import LoopbackRegistry, docker, import_labelled_image
+from tests.helpers.registry import LoopbackRegistry, docker, import_labelled_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db]
 

@@ -22,15 +22,15 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
-from django.conf import settings
 from django.db import connection
 
 from agents_app.enums import AgentStatus, agent_queue_name
 from agents_app.models import Agent, AgentResource
 from agents_app.schemas import CreateKernel, DestroyKernel
+from backendai_site.config import get_config
 from backendai_site.devservices import database_url_from_settings
-from tests.conftest import wait_for
-from tests.integration.agents.conftest import docker
+from tests.helpers.registry import docker
+from tests.helpers.wait import wait_for
 from tests.integration.agents.event_probe import PROBE_KEY
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
@@ -51,7 +51,7 @@ def _need(condition: bool, reason: str) -> None:
 
 
 def _isolated_redis_url() -> str:
-    base = settings.REDIS_URL.rsplit("/", 1)[0]
+    base = get_config().redis_url.rsplit("/", 1)[0]
     return f"{base}/13"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,13 +15,9 @@ import pytest
 
 from backendai_site.accounts.auth.signing import sign_request
 from backendai_site.config import API_VERSION
-from tests.conftest import Credentials
-from tests.integration.sessions.conftest import (  # noqa: F401
-    Stack,
-    cli,
-    platform_stack,
-    stack_redis_url,
-)
+from tests.helpers.browser import Signed
+from tests.helpers.credentials import Credentials
+from tests.helpers.stack import Stack
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,11 +46,8 @@ def fast_idle_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def stack(fast_idle_env: None, platform_stack: Stack) -> Stack:  # noqa: F811
+def stack(fast_idle_env: None, platform_stack: Stack) -> Stack:
     return platform_stack
-
-
-Signed = Callable[..., httpx.Response]
 
 
 @pytest.fixture

@@ -16,12 +16,12 @@ from backendai_site.accounts.enums import DefaultForUnspecified
 from backendai_site.accounts.services import default_tenancy_ensure
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Session, SessionStatusHistory
-from tests.conftest import Credentials
 from tests.factories.sessions import limited_policy
-from tests.integration.sessions.conftest import Stack, wait_for
-from tests.sessions_app.conftest import make_member
-
-from .conftest import Signed
+from tests.factories.world import make_member
+from tests.helpers.browser import Signed
+from tests.helpers.credentials import Credentials
+from tests.helpers.stack import Stack
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.client]
 

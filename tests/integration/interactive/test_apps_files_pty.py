@@ -14,14 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from sessions_app.errors import KernelRunnerUnavailable
 from sessions_app.models import Kernel, Session
-from sessions_app.services.execute import KernelRunnerUnavailable, runner_connect
 from sessions_app.services.execute import kernel_endpoint_resolve as resolve
-from tests.conftest import Credentials, _free_port
-from tests.integration.sessions.conftest import Stack, client_env, wait_for
-
-from .conftest import Runner as Cli
-from .conftest import api, pty_stdin, ws_open, ws_refused_status
+from sessions_app.services.execute import runner_connect
+from tests.helpers.credentials import Credentials
+from tests.helpers.interactive import Runner as Cli
+from tests.helpers.interactive import api, pty_stdin, ws_open, ws_refused_status
+from tests.helpers.net import free_port
+from tests.helpers.stack import Stack, client_env
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.client]
 
@@ -66,7 +68,7 @@ class TestAppsFilesTerminal:
         assert status == 400, body
 
         # -- backend.ai app: the image's http app through a local port -----------------------
-        port = _free_port()
+        port = free_port()
         tunnel = subprocess.Popen(
             [str(official_client), "app", "e2e-app", "http", "-b", f"127.0.0.1:{port}"],
             cwd=tmp_path, env=client_env(official_client, stack, owner, tmp_path),
@@ -87,7 +89,7 @@ class TestAppsFilesTerminal:
 
         # -- backend.ai app terminal: the raw terminal, tunnelled through the runner ----------
         assert "terminal" not in Kernel.objects.get(session=session).host_ports
-        port = _free_port()
+        port = free_port()
         tunnel = subprocess.Popen(
             [str(official_client), "app", "e2e-app", "terminal", "-b", f"127.0.0.1:{port}"],
             cwd=tmp_path, env=client_env(official_client, stack, owner, tmp_path),

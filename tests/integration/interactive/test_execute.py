@@ -13,11 +13,11 @@ import pytest
 
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Session
-from tests.conftest import Credentials
-from tests.integration.sessions.conftest import Stack, client_env, wait_for
-
-from .conftest import Runner as Cli
-from .conftest import api, ws_open
+from tests.helpers.credentials import Credentials
+from tests.helpers.interactive import Runner as Cli
+from tests.helpers.interactive import api, ws_open
+from tests.helpers.stack import Stack, client_env
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.client]
 

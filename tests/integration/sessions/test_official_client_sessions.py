@@ -13,9 +13,10 @@ import pytest
 from backendai_site.accounts.services import default_tenancy_ensure
 from sessions_app.enums import SessionResult, SessionStatus
 from sessions_app.models import Kernel, Session
-from tests.conftest import Credentials
-from tests.integration.sessions.conftest import Stack, client_env, wait_for
-from tests.sessions_app.conftest import make_member
+from tests.factories.world import make_member
+from tests.helpers.credentials import Credentials
+from tests.helpers.stack import Stack, client_env
+from tests.helpers.wait import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.client]
 

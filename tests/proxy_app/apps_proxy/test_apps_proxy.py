@@ -15,12 +15,13 @@ from websockets.exceptions import InvalidStatus
 
 from backendai_site.accounts.enums import UserRole
 from proxy_app.apps_proxy import services
-from proxy_app.apps_proxy.services import AppAccessDenied, AppNotFound, app_link_issue
+from proxy_app.apps_proxy.services import app_link_issue
+from proxy_app.errors import AppAccessDenied
 from sessions_app.enums import SessionStatus
+from sessions_app.errors import AppNotFound
 from sessions_app.models import Session
-from tests.conftest import Credentials, make_credentials
-
-from .conftest import DOMAIN, MIB, Proxy, Upstream, app_session
+from tests.helpers.apps_proxy import DOMAIN, MIB, Proxy, Upstream, app_session
+from tests.helpers.credentials import Credentials, make_credentials
 
 
 def get(proxy: Proxy, label: str, path: str = "/", **kwargs: Any) -> httpx.Response:

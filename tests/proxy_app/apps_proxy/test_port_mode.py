@@ -14,15 +14,15 @@ from backendai_site.config import get_config
 from proxy_app.apps_proxy.asgi import AppsProxyRouter
 from proxy_app.apps_proxy.listeners import apps_port_server, port_sockets
 from proxy_app.apps_proxy.services import app_link_issue
-from tests.conftest import Credentials, _free_port
-
-from .conftest import DOMAIN, Upstream, app_session, inner_app
+from tests.helpers.apps_proxy import DOMAIN, Upstream, app_session, inner_app
+from tests.helpers.credentials import Credentials
+from tests.helpers.net import free_port
 
 
 @pytest.fixture
 def port_range(monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
-    low = _free_port()
-    monkeypatch.setattr(get_config(), "apps_port_range", (low, low))
+    low = free_port()
+    monkeypatch.setattr(get_config().apps, "port_range", (low, low))
     return (low, low)
 
 

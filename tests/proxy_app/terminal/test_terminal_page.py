@@ -11,8 +11,8 @@ from django.utils import timezone
 from backendai_site.accounts.enums import UserRole
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Kernel, Session
-from tests.conftest import make_credentials
 from tests.factories.sessions import SessionFactory, owner_session_kwargs
+from tests.helpers.credentials import make_credentials
 
 
 def running_session(role: UserRole = UserRole.USER) -> tuple[Session, str]:

@@ -7,7 +7,7 @@ from sessions_app.enums import SessionStatus
 from sessions_app.models import Session
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
-from tests.sessions_app.conftest import ComputeWorld
+from tests.factories.world import ComputeWorld
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ class TestSessionAdmin:
         self, world: ComputeWorld, pending_with_verdict: Session
     ) -> None:
         from backendai_site.accounts.enums import UserRole
-        from tests.sessions_app.conftest import make_member
+        from tests.factories.world import make_member
 
         monitor = make_member(world.project, "monitor@example.com", UserRole.MONITOR)
         client = Client()

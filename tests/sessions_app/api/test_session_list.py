@@ -12,8 +12,8 @@ from sessions_app.api.views import SessionListView
 from sessions_app.models import Session
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
-from tests.conftest import Credentials, signed_headers
-from tests.sessions_app.conftest import ComputeWorld, make_member
+from tests.factories.world import ComputeWorld, make_member
+from tests.helpers.credentials import Credentials, signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from backendai_site.config import get_config
 from sessions_app.enums import SessionStatus, SessionType
 from sessions_app.models import Kernel, Session, SessionStatusHistory
 from sessions_app.services import idle
-from tests.conftest import Credentials, make_credentials
 from tests.factories.sessions import SessionFactory, limited_policy, owner_session_kwargs
+from tests.helpers.credentials import Credentials, make_credentials
 
 
 @pytest.fixture(autouse=True)
@@ -144,11 +144,11 @@ class TestSessionLifetime:
 
 @pytest.fixture
 def utilization_window(monkeypatch: pytest.MonkeyPatch) -> float:
-    config = get_config()
-    monkeypatch.setattr(config, "idle_utilization_window", 30.0)
-    monkeypatch.setattr(config, "idle_utilization_grace", 0.0)
-    monkeypatch.setattr(config, "idle_utilization_cpu_percent", 5.0)
-    monkeypatch.setattr(config, "idle_utilization_mem_percent", 50.0)
+    config = get_config().idle
+    monkeypatch.setattr(config, "utilization_window", 30.0)
+    monkeypatch.setattr(config, "utilization_grace", 0.0)
+    monkeypatch.setattr(config, "utilization_cpu_percent", 5.0)
+    monkeypatch.setattr(config, "utilization_mem_percent", 50.0)
     return 30.0
 
 
@@ -204,7 +204,7 @@ class TestUtilization:
     def test_grace_period_protects_a_fresh_session(
         self, owner: Credentials, utilization_window: float, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(get_config(), "idle_utilization_grace", 120.0)
+        monkeypatch.setattr(get_config().idle, "utilization_grace", 120.0)
         session = running_session(owner)
         idle.session_mark_access(session.pk)
 

@@ -23,7 +23,6 @@ from agents_app.models import Agent
 from sessions_app.enums import ClusterMode, KernelStatus, SessionStatus
 from sessions_app.models import Kernel, Session
 from sessions_app.scheduler.allocation import (
-    agent_release_resources,
     kernel_release_resources,
     plan_commit,
 )
@@ -32,12 +31,7 @@ from sessions_app.scheduler.runner import schedule_resource_group
 from sessions_app.scheduler.snapshot import snapshot_load
 from sessions_app.services.status import kernel_transition, session_transition
 from tests.factories.sessions import agent_with_capacity, key_pair_create
-from tests.sessions_app.scheduler.conftest import (
-    allocation_violations,
-    make_group,
-    pending,
-    same_owner,
-)
+from tests.helpers.scheduler import allocation_violations, make_group, pending, same_owner
 
 STRATEGIES = ["dispersed", "concentrated", "roundrobin"]
 
@@ -106,7 +100,9 @@ class AllocationMachine(RuleBasedStateMachine):
     def lose_agent(self, index: int) -> None:
         agent_id = self.agent_ids[index]
         Agent.objects.filter(pk=agent_id).update(status=AgentStatus.LOST)
-        agent_release_resources(agent_id)
+        holding = Kernel.objects.filter(agent_id=agent_id, holds_resources=True)
+        for kernel_id in holding.values_list("pk", flat=True):
+            kernel_release_resources(kernel_id)
 
     @rule(index=st.integers(min_value=0, max_value=2))
     def agent_comes_back(self, index: int) -> None:

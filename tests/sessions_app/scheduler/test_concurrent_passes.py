@@ -14,7 +14,7 @@ from sessions_app.models import Kernel, Session
 from sessions_app.scheduler import runner
 from sessions_app.scheduler.runner import PassReport, schedule_resource_group
 from tests.factories.sessions import agent_with_capacity
-from tests.sessions_app.scheduler.conftest import allocation_violations, make_group, pending
+from tests.helpers.scheduler import allocation_violations, make_group, pending
 
 
 def _race(group_id: int, passes: int = 2) -> list[PassReport]:

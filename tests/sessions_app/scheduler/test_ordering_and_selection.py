@@ -13,14 +13,7 @@ from sessions_app.enums import ClusterMode, SessionStatus
 from sessions_app.models import Kernel, Session
 from sessions_app.scheduler.runner import PassReport
 from tests.factories.sessions import agent_with_capacity
-from tests.sessions_app.scheduler.conftest import (
-    holding_session,
-    make_group,
-    pending,
-    statuses,
-    used,
-    verdict,
-)
+from tests.helpers.scheduler import holding_session, make_group, pending, statuses, used, verdict
 
 RunPass = Callable[..., PassReport]
 

@@ -21,14 +21,7 @@ from sessions_app.scheduler.allocation import kernel_release_resources
 from sessions_app.scheduler.hooks import on_sessions_scheduled, remove_sessions_scheduled
 from sessions_app.scheduler.runner import PassReport
 from tests.factories.sessions import agent_with_capacity
-from tests.sessions_app.scheduler.conftest import (
-    holding_session,
-    make_group,
-    pending,
-    statuses,
-    used,
-    verdict,
-)
+from tests.helpers.scheduler import holding_session, make_group, pending, statuses, used, verdict
 
 RunPass = Callable[..., PassReport]
 QUERY_BUDGET = (
@@ -181,9 +174,7 @@ class TestSchedulerHint:
         self, group: ResourceGroup, django_capture_on_commit_callbacks: Any
     ) -> None:
         with (
-            mock.patch(
-                "sessions_app.scheduler.tasks.schedule_resource_group_task.apply_async"
-            ) as enqueue,
+            mock.patch("sessions_app.dispatch.app.send_task") as enqueue,
             django_capture_on_commit_callbacks(execute=True),
         ):
             for _ in range(20):
@@ -193,9 +184,7 @@ class TestSchedulerHint:
 
         hints.hint_consume(group.pk)  # what the task does first
         with (
-            mock.patch(
-                "sessions_app.scheduler.tasks.schedule_resource_group_task.apply_async"
-            ) as enqueue_again,
+            mock.patch("sessions_app.dispatch.app.send_task") as enqueue_again,
             django_capture_on_commit_callbacks(execute=True),
         ):
             hints.scheduler_hint(group.pk)

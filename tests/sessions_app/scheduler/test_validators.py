@@ -20,14 +20,7 @@ from tests.factories.sessions import (
     agent_with_capacity,
     session_dependency_create,
 )
-from tests.sessions_app.scheduler.conftest import (
-    GIB,
-    holding_session,
-    pending,
-    same_owner,
-    statuses,
-    verdict,
-)
+from tests.helpers.scheduler import GIB, holding_session, pending, same_owner, statuses, verdict
 
 RunPass = Callable[..., PassReport]
 

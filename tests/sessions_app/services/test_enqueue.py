@@ -24,7 +24,7 @@ from sessions_app.errors import (
 from sessions_app.models import Session
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services.enqueue import session_enqueue
-from tests.sessions_app.conftest import ComputeWorld, make_member
+from tests.factories.world import ComputeWorld, make_member
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from backendai_site.config import get_config
-from sessions_app.services.execute import KernelEndpoint, RunnerRejected
+from sessions_app.errors import RunnerRejected, UploadTooLarge
+from sessions_app.services.execute import KernelEndpoint
 from sessions_app.services.files import (
     ArchiveDownload,
     UploadItem,
-    UploadTooLarge,
     session_files_check,
     session_files_upload,
 )
@@ -61,7 +61,7 @@ class TestUploadLimit:
     async def test_an_upload_within_the_limit_is_written(
         self, endpoint: KernelEndpoint, workdir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(get_config(), "sessions_upload_max_bytes", 2 * MiB)
+        monkeypatch.setattr(get_config().sessions, "upload_max_bytes", 2 * MiB)
 
         written = await session_files_upload(
             endpoint=endpoint, items=[_item("a/one.bin", b"x" * MiB), _item("two", b"y" * 10)]
@@ -73,7 +73,7 @@ class TestUploadLimit:
     async def test_files_over_the_limit_are_refused_before_anything_is_written(
         self, endpoint: KernelEndpoint, workdir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(get_config(), "sessions_upload_max_bytes", MiB)
+        monkeypatch.setattr(get_config().sessions, "upload_max_bytes", MiB)
         items = [_item("one", b"x" * MiB), _item("two", b"y")]
 
         with pytest.raises(UploadTooLarge) as caught:
@@ -85,7 +85,7 @@ class TestUploadLimit:
     async def test_a_stream_of_unknown_size_stops_at_the_limit(
         self, endpoint: KernelEndpoint, workdir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(get_config(), "sessions_upload_max_bytes", 6 * MiB)
+        monkeypatch.setattr(get_config().sessions, "upload_max_bytes", 6 * MiB)
         item = _item("big", os.urandom(10 * MiB), known_size=False)
 
         with pytest.raises(UploadTooLarge):

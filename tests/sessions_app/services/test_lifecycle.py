@@ -21,7 +21,7 @@ from sessions_app.scheduler.runner import schedule_resource_group
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services import lifecycle
 from sessions_app.services.enqueue import session_enqueue
-from tests.sessions_app.conftest import ComputeWorld
+from tests.factories.world import ComputeWorld
 
 pytestmark = pytest.mark.django_db
 

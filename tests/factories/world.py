@@ -5,21 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-import pytest
-
 from agents_app.enums import SlotType
 from agents_app.models import Agent, Image, ResourceGroup
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import Domain, Project
-from backendai_site.accounts.services import default_tenancy_ensure, keypair_issue, user_create
-from tests.conftest import Credentials
+from backendai_site.accounts.services import keypair_issue, user_create
 from tests.factories.agents import (
     AgentFactory,
     AgentResourceFactory,
-    ImageAliasFactory,
-    ImageFactory,
-    ResourceGroupFactory,
 )
+from tests.helpers.credentials import Credentials
 
 GIB = 1024**3
 
@@ -51,26 +46,3 @@ def make_member(world_project: Project, email: str, role: UserRole = UserRole.US
     )  # fmt: skip
     issued = keypair_issue(user=user)
     return Credentials(user=user, keypair=issued.keypair, secret_key=issued.secret_key)
-
-
-@pytest.fixture
-def world(db: None) -> ComputeWorld:
-    defaults = default_tenancy_ensure()
-    group = ResourceGroupFactory.create(name="default", is_public=True)
-    agent = add_agent(group)
-    image = ImageFactory.create(
-        name="bai/python",
-        tag="3.11",
-        min_resources={"cpu": "1", "mem": str(64 * 1024**2)},
-        service_ports=[{"name": "http", "protocol": "http", "container_ports": [8080]}],
-    )
-    ImageAliasFactory.create(alias="python", image=image)
-    return ComputeWorld(
-        domain=defaults.domain,
-        project=defaults.project,
-        group=group,
-        agent=agent,
-        image=image,
-        user=make_member(defaults.project, "user@example.com"),
-        admin=make_member(defaults.project, "admin@example.com", UserRole.SUPERADMIN),
-    )

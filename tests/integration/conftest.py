@@ -4,126 +4,58 @@ isolated Redis database. The official CLI talks to the web role like a user woul
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import redis
-from django.conf import settings
 from django.db import connection
 
 from agents_app.enums import AgentStatus
 from agents_app.models import Agent
-from agents_app.selectors import image_resolve
+from backendai_site.config import get_config
 from backendai_site.devservices import database_url_from_settings
-from tests.conftest import REPO_ROOT, Credentials, _free_port, wait_for
-
-STACK_REDIS_DBS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15)  # 13: the two-agent test's
-
-
-@contextlib.contextmanager
-def reserved_redis_db() -> Iterator[int]:
-    """An isolated Redis database for one stack, reserved in db 0 so concurrent test runs on one
-    machine never share Celery queues (a shared `events` queue would hand one stack's
-    heartbeats to another stack's worker)."""
-    base = redis.Redis.from_url(settings.REDIS_URL)
-    token = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    for _ in range(120):
-        for db in STACK_REDIS_DBS:
-            if base.set(f"bai:test:stack-db:{db}", token, nx=True, ex=1800):
-                try:
-                    yield db
-                finally:
-                    if base.get(f"bai:test:stack-db:{db}") == token.encode():
-                        base.delete(f"bai:test:stack-db:{db}")
-                return
-        time.sleep(1)
-    raise RuntimeError("no free Redis database for a test stack")
-
-
-def _need(condition: bool, reason: str) -> None:
-    if not condition:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (required under CI=true)")
-        pytest.skip(reason)
-
-
-@dataclass
-class Stack:
-    url: str
-    agent_id: str
-    env: dict[str, str]
-    tmp: Path
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def spawn(self, name: str, args: list[str], extra: dict[str, str] | None = None) -> None:
-        log = (self.tmp / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            args, cwd=REPO_ROOT, env={**self.env, **(extra or {})}, stdout=log, stderr=log
-        )
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name} ---\n{path.read_text(errors='replace')[-3000:]}"
-            for path in sorted(self.tmp.glob("*.log"))
-        )
-
-    def stop_all(self) -> None:
-        for process in self.processes.values():
-            process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        self.processes.clear()
-
-
-def _remove_agent_containers(agent_id: str) -> None:
-    ids = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=ai.backend.agent-id={agent_id}"],
-        capture_output=True, text=True, check=False,
-    ).stdout.split()  # fmt: skip
-    if ids:
-        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
-
-
-def _images_known(agent_id: str) -> bool:
-    """The agent's local images reached the catalog by themselves (on agent start)."""
-    return image_resolve(ref_or_alias="python") is not None
+from tests.helpers.credentials import Credentials
+from tests.helpers.net import free_port
+from tests.helpers.stack import (
+    Stack,
+    agent_containers_remove,
+    client_env,
+    images_known,
+    require,
+    reserved_redis_db,
+)
+from tests.helpers.wait import wait_for
 
 
 @pytest.fixture
 def stack_redis_url() -> Iterator[str]:
     with reserved_redis_db() as db:
-        url = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{db}"
+        url = get_config().redis_url.rsplit("/", 1)[0] + f"/{db}"
         redis.Redis.from_url(url).flushdb()
         yield url
 
 
 @pytest.fixture
 def platform_stack(transactional_db: None, tmp_path: Path, stack_redis_url: str) -> Iterator[Stack]:
-    _need(shutil.which("docker") is not None, "the docker CLI is not installed")
+    require(shutil.which("docker") is not None, "the docker CLI is not installed")
     info = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
-    _need(info.returncode == 0, "the Docker engine is not running")
+    require(info.returncode == 0, "the Docker engine is not running")
     image = subprocess.run(
         ["docker", "image", "inspect", "backendai/python:3.11-debian"],
         capture_output=True, check=False,
     )  # fmt: skip
-    _need(image.returncode == 0, "the kernel image is missing (scripts/build_kernel_image.sh)")
+    require(image.returncode == 0, "the kernel image is missing (scripts/build_kernel_image.sh)")
 
     redis_url = stack_redis_url
-    port = _free_port()
+    port = free_port()
     agent_id = f"e2e-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -170,14 +102,14 @@ def platform_stack(transactional_db: None, tmp_path: Path, stack_redis_url: str)
             60,
             "the agent to register",
         )
-        wait_for(lambda: _images_known(agent_id), 30, "the local kernel image in the catalog")
+        wait_for(lambda: images_known(agent_id), 30, "the local kernel image in the catalog")
         yield stack
     except Exception:
         print(stack.logs())
         raise
     finally:
         stack.stop_all()
-        _remove_agent_containers(agent_id)
+        agent_containers_remove(agent_id)
 
 
 @pytest.fixture
@@ -197,14 +129,3 @@ def cli(official_client: Path, tmp_path: Path) -> Callable[..., subprocess.Compl
         )
 
     return run
-
-
-def client_env(client: Path, stack: Stack, creds: Credentials, home: Path) -> dict[str, str]:
-    return {
-        "PATH": f"{client.parent}:/usr/bin:/bin",
-        "HOME": str(home),
-        "BACKEND_ENDPOINT": stack.url,
-        "BACKEND_ENDPOINT_TYPE": "api",
-        "BACKEND_ACCESS_KEY": creds.access_key,
-        "BACKEND_SECRET_KEY": creds.secret_key,
-    }

@@ -1,0 +1,53 @@
+"""Where Celery tasks run and when beat sends them, built from the site config.
+
+`settings.py` sets `CELERY_TASK_ROUTES` and `CELERY_BEAT_SCHEDULE` from these two functions only;
+django-celery-beat's database scheduler syncs the entries at start. Every beat entry expires after
+its own interval, so a backlog never piles up while workers are away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backendai_site.config import SiteConfig
+
+# how often beat fails batch sessions that ran past their timeout
+BATCH_TIMEOUT_SWEEP_INTERVAL = 10.0
+
+
+def task_routes() -> dict[str, dict[str, str]]:
+    """Agent events on `events`; the scheduler's and the idle checks' tasks on `manager`."""
+    return {
+        "agents_app.*": {"queue": "events"},
+        "sessions_app.schedule_resource_group": {"queue": "manager"},
+        "sessions_app.schedule_all_resource_groups": {"queue": "manager"},
+        "sessions_app.sessions_idle_check": {"queue": "manager"},
+    }
+
+
+def _every(task: str, seconds: float, queue: str) -> dict[str, Any]:
+    return {"task": task, "schedule": seconds, "options": {"queue": queue, "expires": seconds}}
+
+
+def beat_schedule(config: SiteConfig) -> dict[str, dict[str, Any]]:
+    """Every periodic task of the platform."""
+    return {
+        # agents whose heartbeats stopped for `agents.lost_timeout` become LOST
+        "agents-sweep-lost": _every(
+            "agents_app.sweep_lost_agents", config.agents.sweep_interval, "events"
+        ),
+        # a backstop pass of every active resource group (a pass skips at once when another
+        # holds the group's lock); hints wake the scheduler in between
+        "sessions-scheduler-backstop": _every(
+            "sessions_app.schedule_all_resource_groups",
+            config.scheduler.backstop_interval,
+            "manager",
+        ),
+        "sessions-sweep-batch-timeouts": _every(
+            "sessions_app.sweep_batch_timeouts", BATCH_TIMEOUT_SWEEP_INTERVAL, "manager"
+        ),
+        # idle checks (network timeout, session lifetime, utilization); an overlap is harmless
+        "sessions-idle-check": _every(
+            "sessions_app.sessions_idle_check", config.idle.check_interval, "manager"
+        ),
+    }

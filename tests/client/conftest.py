@@ -1,7 +1,0 @@
-"""The compute world of the sessions tests, for the client tests too."""
-
-from __future__ import annotations
-
-from tests.sessions_app.conftest import world
-
-__all__ = ["world"]

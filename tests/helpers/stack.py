@@ -1,0 +1,105 @@
+"""The whole platform started as real processes for the integration tests, and what drives it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+
+from agents_app.selectors import image_resolve
+from backendai_site.config import get_config
+from tests.helpers.credentials import Credentials
+from tests.helpers.paths import REPO_ROOT
+
+STACK_REDIS_DBS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15)  # 13: the two-agent test's
+
+
+@contextlib.contextmanager
+def reserved_redis_db() -> Iterator[int]:
+    """An isolated Redis database for one stack, reserved in db 0 so concurrent test runs on one
+    machine never share Celery queues (a shared `events` queue would hand one stack's
+    heartbeats to another stack's worker)."""
+    base = redis.Redis.from_url(get_config().redis_url)
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    for _ in range(120):
+        for db in STACK_REDIS_DBS:
+            if base.set(f"bai:test:stack-db:{db}", token, nx=True, ex=1800):
+                try:
+                    yield db
+                finally:
+                    if base.get(f"bai:test:stack-db:{db}") == token.encode():
+                        base.delete(f"bai:test:stack-db:{db}")
+                return
+        time.sleep(1)
+    raise RuntimeError("no free Redis database for a test stack")
+
+
+def require(condition: bool, reason: str) -> None:
+    if not condition:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (required under CI=true)")
+        pytest.skip(reason)
+
+
+@dataclass
+class Stack:
+    url: str
+    agent_id: str
+    env: dict[str, str]
+    tmp: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def spawn(self, name: str, args: list[str], extra: dict[str, str] | None = None) -> None:
+        log = (self.tmp / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            args, cwd=REPO_ROOT, env={**self.env, **(extra or {})}, stdout=log, stderr=log
+        )
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name} ---\n{path.read_text(errors='replace')[-3000:]}"
+            for path in sorted(self.tmp.glob("*.log"))
+        )
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+
+def agent_containers_remove(agent_id: str) -> None:
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=ai.backend.agent-id={agent_id}"],
+        capture_output=True, text=True, check=False,
+    ).stdout.split()  # fmt: skip
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+
+
+def images_known(agent_id: str) -> bool:
+    """The agent's local images reached the catalog by themselves (on agent start)."""
+    return image_resolve(ref_or_alias="python") is not None
+
+
+def client_env(client: Path, stack: Stack, creds: Credentials, home: Path) -> dict[str, str]:
+    return {
+        "PATH": f"{client.parent}:/usr/bin:/bin",
+        "HOME": str(home),
+        "BACKEND_ENDPOINT": stack.url,
+        "BACKEND_ENDPOINT_TYPE": "api",
+        "BACKEND_ACCESS_KEY": creds.access_key,
+        "BACKEND_SECRET_KEY": creds.secret_key,
+    }
