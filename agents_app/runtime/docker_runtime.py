@@ -60,13 +60,14 @@ from .models import (
     format_service_ports_label,
     parse_service_ports_label,
 )
+from .networks import (
+    kernel_network_ensure,
+    session_network_ensure,
+    session_networks_remove_idle,
+)
 from .pools import CpuPool, PortPool
 
 log = logging.getLogger(__name__)
-_NETWORK_LOCK = threading.Lock()
-ICC_OPTION = "com.docker.network.bridge.enable_icc"
-LABEL_NETWORK_ROLE = "ai.backend.network-role"
-KERNEL_NETWORK_ROLE = "kernels"
 
 CONTAINER_WORKDIR = "/home/work"
 CONTAINER_RUNNER_PATH = "/opt/bai/bai_runner"  # the package directory, run as a script
@@ -462,7 +463,9 @@ class DockerRuntime:
         networking: dict[str, Any] = {}
         network = spec.network or self.config.kernel_network
         if spec.network:
-            self._ensure_network(spec.network, spec.session_id)
+            session_network_ensure(
+                self.client, spec.network, session_id=spec.session_id, agent_id=spec.agent_id
+            )
             networking["networking_config"] = {
                 spec.network: EndpointConfig(
                     self.client.api._version, aliases=[spec.cluster_hostname]
@@ -543,7 +546,7 @@ class DockerRuntime:
             networks = list((container.attrs.get("NetworkSettings") or {}).get("Networks") or {})
             with contextlib.suppress(NotFound):
                 container.remove(force=True)
-            self._remove_idle_networks(networks)
+            session_networks_remove_idle(self.client, networks, agent_id=self.config.agent_id)
             self._release(kernel_id)
             self._remove_config(kernel_id)
             if not self.config.keep_scratch_on_destroy:
@@ -555,64 +558,8 @@ class DockerRuntime:
             return info.model_copy(update={"logs": text, "log_path": str(path)})
 
     def ensure_kernel_network(self) -> None:
-        """Create the shared bridge of single-kernel sessions when missing (start-up, not the
-        start path). Docker drops traffic between its containers (`enable_icc=false`); a network
-        of that name without that option is refused rather than used."""
-        name = self.config.kernel_network
-        with _NETWORK_LOCK:
-            found = self.client.networks.list(names=[name])
-            if not found:
-                try:
-                    self.client.networks.create(
-                        name,
-                        driver="bridge",
-                        check_duplicate=True,
-                        options={ICC_OPTION: "false"},
-                        labels={LABEL_NETWORK_ROLE: KERNEL_NETWORK_ROLE},
-                    )
-                except APIError as exc:
-                    if exc.status_code != 409:  # another agent on this host created it first
-                        raise RuntimeBackendError(f"cannot create network {name}: {exc}") from exc
-                found = self.client.networks.list(names=[name])
-        for network in found:
-            if network.name != name:  # `names` filters by substring
-                continue
-            options = (network.attrs or {}).get("Options") or {}
-            if str(options.get(ICC_OPTION, "true")).lower() != "false":
-                raise RuntimeBackendError(
-                    f"network {name} lets containers talk to each other ({ICC_OPTION} is not "
-                    "false); remove it or name another with kernel_network"
-                )
-
-    def _ensure_network(self, name: str, session_id: str) -> None:
-        """The private bridge network of a cluster session (created once, shared by its kernels).
-
-        Docker accepts two networks with one name, so concurrent creates are serialised here.
-        """
-        with _NETWORK_LOCK:
-            if self.client.networks.list(names=[name]):
-                return
-            try:
-                self.client.networks.create(
-                    name,
-                    driver="bridge",
-                    check_duplicate=True,
-                    labels={LABEL_SESSION_ID: session_id, LABEL_AGENT_ID: self.config.agent_id},
-                )
-            except APIError as exc:
-                if exc.status_code != 409:  # another process created it first
-                    raise KernelCreationFailed(f"cannot create network {name}: {exc}") from exc
-
-    def _remove_idle_networks(self, names: list[str]) -> None:
-        """Remove the session networks (ours, by label) that no container uses any more."""
-        for name in names:
-            with contextlib.suppress(NotFound, APIError):
-                network = self.client.networks.get(name)
-                if network.attrs.get("Labels", {}).get(LABEL_AGENT_ID) != self.config.agent_id:
-                    continue
-                network.reload()
-                if not network.attrs.get("Containers"):
-                    network.remove()
+        """The shared bridge of single-kernel sessions (at start-up, not in the start path)."""
+        kernel_network_ensure(self.client, self.config.kernel_network)
 
     def restart_kernel(self, kernel_id: str, timeout: float = 10.0) -> KernelInfo:
         """Restart the container in place (same ports, CPUs and scratch dir)."""

@@ -16,7 +16,8 @@ from docker.errors import NotFound
 
 from agents_app.kernel_runner.client import RunnerClient
 from agents_app.runtime import KernelInfo, KernelSpec, RuntimeBackendError
-from agents_app.runtime.docker_runtime import ICC_OPTION, DockerRuntime
+from agents_app.runtime.docker_runtime import DockerRuntime
+from agents_app.runtime.networks import ICC_OPTION
 
 pytestmark = pytest.mark.docker
 
