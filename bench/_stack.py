@@ -15,6 +15,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -226,8 +227,9 @@ class LiveStack:
     def spawn(self, name: str, args: Sequence[str], extra: dict[str, str] | None = None) -> None:
         log = (self.tmp / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            list(args), cwd=REPO_ROOT, env={**self.env, **(extra or {})}, stdout=log, stderr=log
-        )
+            list(args), cwd=REPO_ROOT, env={**self.env, **(extra or {})}, stdout=log, stderr=log,
+            start_new_session=True,  # its own process group: stop() reaps forked children too
+        )  # fmt: skip
 
     def start_web(self, *, workers: int = 2, extra: dict[str, str] | None = None) -> None:
         """The web role as production serves it (scripts/run.sh): gunicorn + uvicorn workers."""
@@ -305,6 +307,8 @@ class LiveStack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            with contextlib.suppress(ProcessLookupError):  # an embedded beat, a pool child
+                os.killpg(process.pid, signal.SIGKILL)
         self.processes.clear()
         if self.agent_id:
             remove_containers(f"ai.backend.agent-id={self.agent_id}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start the whole platform in the foreground: web (gunicorn + uvicorn workers), the Celery
-# manager worker and beat, and one agent on the local Docker engine. Ctrl-C stops them all.
+# Start the whole platform in the foreground under supervisord: web (gunicorn + uvicorn workers),
+# the Celery manager and batch workers, beat, the app proxy's port listener (when configured) and
+# one agent on the local Docker engine. A crashed role is restarted; Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -17,42 +18,37 @@ bash scripts/build_frontend.sh || echo "warning: the browser terminal's assets c
 $PY manage.py collectstatic --no-input -v0
 $PY manage.py bootstrap >/dev/null
 
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  echo "stopping..."
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup INT TERM EXIT
-
-.venv/bin/gunicorn backendai_site.asgi:application -k backendai_site.workers.WebWorker \
-  -b "127.0.0.1:${PORT}" -w "${BAI_WEB_WORKERS:-2}" --graceful-timeout 5 &
-pids+=($!)
-.venv/bin/celery -A backendai_site worker -Q manager,events -n "manager@%h" --loglevel INFO &
-pids+=($!)
-.venv/bin/celery -A backendai_site worker -Q batch -P threads -c 8 -n "batch@%h" --loglevel INFO &
-pids+=($!)
-.venv/bin/celery -A backendai_site beat --loglevel INFO \
-  --schedule "${BAI_DATA_DIR:-.data}/celerybeat-schedule" &
-pids+=($!)
-
+data_dir="${BAI_DATA_DIR:-.data}"
+roles="web,manager,batch,beat"
 # port mode of the app proxy (only when BAI_APPS_PORT_RANGE is configured)
 if $PY manage.py run_apps_proxy --check 2>/dev/null; then
-  $PY manage.py run_apps_proxy &
-  pids+=($!)
+  roles+=",apps_proxy"
 fi
 
 # one agent on this machine, running kernels with the local Docker engine
 agent_line="  Agent:  none (Docker is unavailable; see the warning above)"
 if scripts/ensure_docker.sh && scripts/build_kernel_image.sh; then
-  BAI_AGENT_ID="${BAI_AGENT_ID:-local-agent}" BAI_AGENT_SCRATCH_ROOT="${BAI_AGENT_SCRATCH_ROOT:-$PWD/.data/scratch}" \
-    $PY manage.py run_agent &
-  pids+=($!)
-  agent_line="  Agent:  ${BAI_AGENT_ID:-local-agent} (Docker engine, image python = backendai/python:3.11-debian)"
+  export BAI_AGENT_ID="${BAI_AGENT_ID:-local-agent}"
+  export BAI_AGENT_SCRATCH_ROOT="${BAI_AGENT_SCRATCH_ROOT:-$PWD/.data/scratch}"
+  roles+=",agent"
+  agent_line="  Agent:  ${BAI_AGENT_ID} (Docker engine, image python = backendai/python:3.11-debian)"
 else
   echo "warning: Docker is unavailable; the platform runs without an agent" >&2
 fi
+
+# supervisord runs the roles: a role that exits is restarted (and the exit logged) while the
+# others keep serving; stopping supervisord stops every role's whole process group.
+conf="$($PY scripts/supervisor_conf.py --data-dir "$data_dir" --port "$PORT" \
+  --web-workers "${BAI_WEB_WORKERS:-2}" --roles "$roles")"
+.venv/bin/supervisord -c "$conf" &
+supervisor_pid=$!
+cleanup() {
+  trap - INT TERM EXIT
+  echo "stopping..."
+  kill -TERM "$supervisor_pid" 2>/dev/null || true
+  wait "$supervisor_pid" 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
 
 # wait until the web role answers, then say where to go
 for _ in $(seq 1 60); do
@@ -68,7 +64,9 @@ backendai-django is running.
   Docs:   http://127.0.0.1:${PORT}/api/docs
 ${agent_line}
   CLI:    set -a; . ${creds}; set +a; backend.ai config
+  Logs:   ${data_dir}/logs/<role>.log (roles: ${roles}); restarts in ${data_dir}/logs/supervisord.log
+  Status: .venv/bin/supervisorctl -c ${conf} status
 Press Ctrl-C to stop everything.
 
 MSG
-wait -n "${pids[@]}"
+wait "$supervisor_pid"

@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
-# The whole check: lint, format, types, migrations, then pytest on real PostgreSQL, Redis and Docker.
+# The whole check: lint, format, types, migrations, then pytest on real PostgreSQL, Redis and Docker;
+# it ends by stopping what it started and failing when any process of its own is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 
+# Everything this run starts inherits the token; at the end the services it started (an embedded
+# PostgreSQL, a redis-server, a dockerd) are stopped and any other process carrying it fails the run.
+# Services the machine already ran do not carry it and are left alone.
+BAI_TEST_RUN_TOKEN="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+export BAI_TEST_RUN_TOKEN
+finish() {
+  local status=$?
+  trap - EXIT
+  set +e
+  echo "== leftover processes"
+  $PY scripts/run_processes.py stop-services
+  [ -z "$redis_started" ] || $PY scripts/run_processes.py stop-redis
+  if ! $PY scripts/run_processes.py check; then
+    [ "$status" -ne 0 ] || status=1
+  fi
+  exit "$status"
+}
+redis_started=""
+trap finish EXIT
+
 echo "== ruff check";   $PY -m ruff check .
 echo "== ruff format";  $PY -m ruff format --check .
+# devservices starts a redis-server when REDIS_URL is unset and none answers: then it is ours to stop
+if [ -z "${REDIS_URL:-}" ] && ! $PY scripts/run_processes.py redis-up; then redis_started=1; fi
 service_exports="$($PY -m backendai_site.devservices env)" || {
   echo "error: PostgreSQL/Redis could not be brought up (see above)" >&2
   exit 1

@@ -21,6 +21,7 @@ from backendai_site.common.redis import get_redis
 from backendai_site.devservices import database_url_from_settings
 from tests.factories.agents import ImageAliasFactory, ImageFactory, ResourceGroupFactory
 from tests.factories.world import ComputeWorld, add_agent, make_member
+from tests.helpers import processes
 from tests.helpers.credentials import (
     Credentials,
     make_credentials,
@@ -101,7 +102,7 @@ def live_api_server(
         "BAI_LOG_JSON": "false",
     }
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
+        proc = processes.spawn(
             [sys.executable, "-m", "uvicorn", "backendai_site.asgi:application",
              "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -121,11 +122,7 @@ def live_api_server(
             pytest.fail("live server did not start in 60 s")
         yield LiveServer(url=url, port=port, env=env)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        processes.stop(proc, timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Writes about agents: registration, heartbeats, capacity rows, the LOST sweep, draining.
 
 Heartbeats arrive every few seconds from every agent, so they write as little as possible: one
-read of the agent row, one read of its capacity rows and one UPDATE of only the columns that
+read of the agent row together with its capacity rows, and one UPDATE of only the columns that
 changed (`last_heartbeat` always). Capacity is upserted without ever touching `used`, which belongs
 to the scheduler's conditional reservations.
 """
@@ -9,14 +9,16 @@ to the scheduler's conditional reservations.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Greatest
+from django.db.models import F, OuterRef, TextField, Value
+from django.db.models.functions import Cast, Greatest, JSONObject
 from django.utils import timezone
 
 from agents_app import events
@@ -66,15 +68,41 @@ def _reported_values(info: AgentInfo) -> dict[str, Any]:
     }
 
 
+CapacityRows = dict[str, Mapping[str, Any]]
+"""slot name -> {"slot_type": str, "capacity": Decimal}: an agent's stored capacity rows."""
+
+
+def _agent_row(agent_id: str) -> dict[str, Any] | None:
+    """The agent's reported columns, status, group name and capacity rows, in one query."""
+    capacity_rows = ArraySubquery(
+        AgentResource.objects.filter(agent_id=OuterRef("pk")).values(
+            row=JSONObject(
+                slot_name="slot_name",
+                slot_type="slot_type",
+                capacity=Cast("capacity", TextField()),  # text: exact, unlike a JSON number
+            )
+        )
+    )
+    return (
+        Agent.objects.filter(pk=agent_id)
+        .values("status", "resource_group__name", *_REPORTED_FIELDS)
+        .annotate(capacity_rows=capacity_rows)
+        .first()
+    )
+
+
+def _capacity_rows(row: dict[str, Any]) -> CapacityRows:
+    return {
+        item["slot_name"]: {"slot_type": item["slot_type"], "capacity": Decimal(item["capacity"])}
+        for item in row["capacity_rows"] or ()
+    }
+
+
 def agent_heartbeat(*, info: AgentInfo, now: datetime | None = None) -> HeartbeatOutcome:
     """Record a registration or heartbeat: upsert the agent and its capacity; mark it ALIVE."""
     now = now or timezone.now()
     reported = _reported_values(info)
-    row = (
-        Agent.objects.filter(pk=info.agent_id)
-        .values("status", "resource_group__name", *_REPORTED_FIELDS)
-        .first()
-    )
+    row = _agent_row(info.agent_id)
     created = False
     revived = False
     changed: dict[str, Any] = {}
@@ -94,11 +122,7 @@ def agent_heartbeat(*, info: AgentInfo, now: datetime | None = None) -> Heartbea
             created = True
             changed = dict(reported)
         except IntegrityError:  # a concurrent registration won; fall through to an update
-            row = (
-                Agent.objects.filter(pk=info.agent_id)
-                .values("status", "resource_group__name", *_REPORTED_FIELDS)
-                .first()
-            )
+            row = _agent_row(info.agent_id)
     if (
         row is not None
         and row["status"] == AgentStatus.TERMINATED
@@ -129,6 +153,7 @@ def agent_heartbeat(*, info: AgentInfo, now: datetime | None = None) -> Heartbea
     changed_slots = agent_capacity_upsert(
         agent_id=info.agent_id,
         capacity={slot.slot_name: (slot.slot_type, slot.capacity) for slot in info.slots},
+        existing=_capacity_rows(row) if row is not None else {},
     )
     if created:
         log.info("agent registered", extra={"agent_id": info.agent_id})
@@ -143,7 +168,10 @@ def agent_heartbeat(*, info: AgentInfo, now: datetime | None = None) -> Heartbea
 
 
 def agent_capacity_upsert(
-    *, agent_id: str, capacity: dict[str, tuple[str, Decimal]]
+    *,
+    agent_id: str,
+    capacity: dict[str, tuple[str, Decimal]],
+    existing: CapacityRows | None = None,
 ) -> tuple[str, ...]:
     """Make the agent's capacity rows match `capacity` (slot -> (type, amount)); `used` untouched.
 
@@ -151,12 +179,13 @@ def agent_capacity_upsert(
     used > capacity), so nothing new fits until kernels end. Slots no longer reported keep a row
     only while something is reserved on them, with capacity equal to the reservation.
     """
-    existing = {
-        row["slot_name"]: row
-        for row in AgentResource.objects.filter(agent_id=agent_id).values(
-            "slot_name", "slot_type", "capacity"
-        )
-    }
+    if existing is None:  # callers that already read the rows (a heartbeat) pass them
+        existing = {
+            row["slot_name"]: row
+            for row in AgentResource.objects.filter(agent_id=agent_id).values(
+                "slot_name", "slot_type", "capacity"
+            )
+        }
     changed: list[str] = []
     new_rows: list[AgentResource] = []
     for slot_name, (slot_type, amount) in capacity.items():

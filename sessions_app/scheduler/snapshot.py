@@ -12,7 +12,7 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import Count
 
-from agents_app.enums import AgentStatus
+from agents_app.enums import AgentStatus, SchedulerKind
 from agents_app.models import Agent, AgentResource, ResourceGroup
 from agents_app.schemas import ResourceGroupOpts
 from backendai_site.accounts.enums import DefaultForUnspecified
@@ -60,7 +60,27 @@ def limit_from_json(raw: Mapping[str, Any] | None, *, unlimited_rest: bool = Tru
 
 
 def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
-    group = ResourceGroup.objects.values("scheduler", "scheduler_opts").get(pk=resource_group_id)
+    group = (
+        ResourceGroup.objects.values("scheduler", "scheduler_opts")
+        .filter(pk=resource_group_id)
+        .first()
+    )
+    if group is None:
+        # A hint or beat pass can run before bootstrap created the group, or after an admin
+        # deleted it: there is nothing to schedule, so the pass ends on an empty snapshot.
+        log.info(
+            "scheduler pass skipped: no such resource group",
+            extra={"resource_group": resource_group_id, "reason": "resource-group-missing"},
+        )
+        return Snapshot(
+            resource_group_id=resource_group_id,
+            scheduler=SchedulerKind.FIFO,
+            selection_strategy=str(ResourceGroupOpts().agent_selection_strategy),
+            pending_timeout=ResourceGroupOpts().pending_timeout,
+            now=now,
+            sessions=[],
+            agents=[],
+        )
     opts = ResourceGroupOpts.model_validate(group["scheduler_opts"] or {})
     snapshot = Snapshot(
         resource_group_id=resource_group_id,

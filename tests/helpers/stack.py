@@ -16,6 +16,7 @@ import redis
 
 from agents_app.selectors import image_resolve
 from backendai_site.config import get_config
+from tests.helpers import processes
 from tests.helpers.credentials import Credentials
 from tests.helpers.paths import REPO_ROOT
 
@@ -59,7 +60,7 @@ class Stack:
 
     def spawn(self, name: str, args: list[str], extra: dict[str, str] | None = None) -> None:
         log = (self.tmp / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
+        self.processes[name] = processes.spawn(
             args, cwd=REPO_ROOT, env={**self.env, **(extra or {})}, stdout=log, stderr=log
         )
 
@@ -73,10 +74,7 @@ class Stack:
         for process in self.processes.values():
             process.terminate()
         for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            processes.stop(process)
         self.processes.clear()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import time_machine
@@ -13,14 +13,20 @@ from django.test.utils import CaptureQueriesContext
 
 from agents_app.enums import AgentStatus, SlotType
 from agents_app.models import Agent, AgentResource, ResourceGroup
-from agents_app.schemas import SlotCapacity
+from agents_app.schemas import AgentHeartbeat, KernelStat, SlotCapacity
 from agents_app.services.agents import (
     agent_heartbeat,
     agent_mark_terminated,
+    agent_record_heartbeat,
     agents_mark_lost,
     agents_set_schedulable,
 )
+from backendai_site.common.redis import get_redis
+from sessions_app.enums import SessionStatus
+from sessions_app.models import Kernel, Session
+from sessions_app.services.idle import CPU_KEY
 from tests.factories.agents import AgentFactory, AgentResourceFactory
+from tests.factories.sessions import SessionFactory
 from tests.helpers.agents import HeartbeatMaker
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +66,7 @@ class TestAgentHeartbeat:
         writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
         assert outcome.changed_fields == ()
         assert outcome.changed_slots == ()
-        assert len(queries.captured_queries) == 3
+        assert len(queries.captured_queries) == 2  # the agent with its capacity rows; UPDATE
         assert len(writes) == 1
         assert writes[0].startswith('UPDATE "agents_app_agent" SET "last_heartbeat"')
         assert "local_images" not in writes[0]
@@ -229,3 +235,38 @@ class TestHeartbeatAfterGoodbye:
 
         assert outcome.revived
         assert Agent.objects.get(pk="i-node1").status == AgentStatus.ALIVE
+
+
+def _running_kernels_on(agent_id: str, count: int) -> list[str]:
+    session_ids = [
+        cast(Session, SessionFactory(status=SessionStatus.RUNNING)).pk for _ in range(count)
+    ]
+    kernels = Kernel.objects.filter(session_id__in=session_ids)
+    kernels.update(agent_id=agent_id)
+    return [str(pk) for pk in kernels.values_list("pk", flat=True)]
+
+
+class TestAgentRecordHeartbeat:
+    """The `events` heartbeat as the manager worker records it, kernel stats included."""
+
+    @pytest.mark.parametrize("kernel_count", [1, 25])
+    def test_query_count_does_not_grow_with_the_kernels(
+        self, make_heartbeat: HeartbeatMaker, kernel_count: int
+    ) -> None:
+        agent_heartbeat(info=make_heartbeat(), now=T0)
+        kernel_ids = _running_kernels_on("i-node1", kernel_count)
+
+        def beat(cpu_seconds: float) -> AgentHeartbeat:
+            stats = [KernelStat(kernel_id=kid, cpu_used_seconds=cpu_seconds) for kid in kernel_ids]
+            return make_heartbeat(kernels=stats)
+
+        agent_record_heartbeat(heartbeat=beat(1.0))
+        with CaptureQueriesContext(connection) as queries:
+            agent_record_heartbeat(heartbeat=beat(2.0))
+
+        writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
+        # the agent row with its capacity rows, the kernels and their sessions; one UPDATE
+        assert len(queries.captured_queries) == 3
+        assert len(writes) == 1
+        assert writes[0].startswith('UPDATE "agents_app_agent" SET "last_heartbeat"')
+        assert all(get_redis().get(CPU_KEY.format(kid)) is not None for kid in kernel_ids)

@@ -29,6 +29,7 @@ from agents_app.models import Agent, AgentResource
 from agents_app.schemas import CreateKernel, DestroyKernel
 from backendai_site.config import get_config
 from backendai_site.devservices import database_url_from_settings
+from tests.helpers import processes
 from tests.helpers.registry import docker
 from tests.helpers.wait import wait_for
 from tests.integration.agents.event_probe import PROBE_KEY
@@ -65,7 +66,7 @@ class Cluster:
 
     def _spawn(self, name: str, args: list[str], extra_env: dict[str, str]) -> None:
         log = (self.tmp / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
+        self.processes[name] = processes.spawn(
             args, cwd=ROOT, env={**self.env, **extra_env}, stdout=log, stderr=log
         )
 
@@ -112,9 +113,7 @@ class Cluster:
         )
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        process = self.processes.pop(name)
-        process.send_signal(sig)
-        return process.wait(timeout=timeout)
+        return processes.stop(self.processes.pop(name), sig, timeout=timeout)
 
     def command(self, agent_id: str, command: str, payload: Any) -> None:
         self.broker.send_task(

@@ -79,9 +79,14 @@ class TestInteractiveSessionLifecycle:
             stderr=subprocess.PIPE,
             text=True,
         )
-        destroyed = cli(stack, owner, "session", "rm", "e2e-renamed")
-        assert_ok(destroyed, stack)
-        out, err = events.communicate(timeout=90)
+        try:
+            destroyed = cli(stack, owner, "session", "rm", "e2e-renamed")
+            assert_ok(destroyed, stack)
+            out, err = events.communicate(timeout=90)
+        finally:  # a failed wait must not leave the client streaming events after the test
+            if events.poll() is None:
+                events.kill()
+                events.wait(timeout=10)
         assert "session_terminated" in out, f"{out}\n{err}"
         wait_for(lambda: status_of("e2e-renamed") == SessionStatus.TERMINATED, 60, "terminated")
         containers = subprocess.run(
