@@ -144,6 +144,14 @@ class CallbacksSection(BaseModel):
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
 
+class SessionsSection(BaseModel):
+    """Session files (sessions_app.services.files)."""
+
+    upload_max_bytes: int = Field(
+        default=1024**3, gt=0, description="The most bytes one session file upload may write."
+    )
+
+
 class SiteConfig(EnvThenTomlSettings):
     """Configuration for every process role (web, worker, beat, agent tools)."""
 
@@ -197,6 +205,7 @@ class SiteConfig(EnvThenTomlSettings):
     apps: AppsSection = Field(default_factory=AppsSection)
     storage: StorageSection = Field(default_factory=StorageSection)
     callbacks: CallbacksSection = Field(default_factory=CallbacksSection)
+    sessions: SessionsSection = Field(default_factory=SessionsSection)
 
     # benchmarks only (bench/): a URLconf that mounts bench-only baseline views; never in production
     bench_root_urlconf: str | None = None

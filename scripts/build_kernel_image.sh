@@ -83,7 +83,8 @@ fi
 PY_VERSION="$(chroot "$ROOTFS_DIR" /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 log "importing rootfs (python $PY_VERSION) as $IMAGE_NAME"
 # Service ports, Backend.AI format: comma list of name:protocol:port.
-#   terminal  pty   7681  raw TCP terminal served by the kernel runner (bash on a PTY)
+#   terminal  pty   7681  terminal served by the kernel runner (bash on a PTY), opened only through
+#                         a tunnel on the runner's authenticated port: nothing listens on 7681
 #   http      http  8080  python3 -m http.server serving /home/work
 SERVICE_PORTS="terminal:pty:7681,http:http:8080"
 tar -C "$ROOTFS_DIR" --exclude=./.bai-rootfs-complete -c . | docker import \

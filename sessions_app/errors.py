@@ -134,6 +134,11 @@ class FilePathNotAllowed(InvalidAPIParameters):
     title = "The path is outside the session's work directory (/home/work)."
 
 
+class UploadTooLarge(InvalidAPIParameters):
+    error_type = "upload-too-large"
+    title = "The upload is larger than the server allows."
+
+
 class IllegalStatusTransition(Conflict):
     error_type = "illegal-status-transition"
     title = "The requested status change is not allowed."

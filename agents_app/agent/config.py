@@ -18,7 +18,11 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from backendai_site.common.resource_slot import ResourceSlot
+from backendai_site.common.resource_slot import (
+    InvalidResourceSlot,
+    ResourceSlot,
+    parse_binary_size,
+)
 from backendai_site.config import EnvThenTomlSettings
 
 CONFIG_FILE_ENV = "BAI_AGENT_CONFIG_FILE"
@@ -71,6 +75,19 @@ class AgentConfig(EnvThenTomlSettings):
         default="0", description="Memory kept back for the host when `mem` is detected."
     )
     scratch_root: Path = Field(default_factory=lambda: Path("/tmp/bai-scratch"))
+    scratch_limit: str = Field(
+        default="10g",
+        description="Most bytes a kernel's scratch folder (/home/work) may hold, e.g. 10g; a "
+        "kernel past it is destroyed (reason scratch-limit-exceeded). 0: no limit.",
+    )
+    scratch_check_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between scratch usage checks."
+    )
+    kernel_network: str = Field(
+        default="bai-kernels",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        description="Bridge network of single-kernel sessions (inter-container traffic off).",
+    )
     docker_socket: str = "unix:///var/run/docker.sock"
     heartbeat_interval: float = Field(default=5.0, gt=0)
     concurrency: int = Field(default=4, ge=1, description="Threads running agent commands.")
@@ -84,6 +101,15 @@ class AgentConfig(EnvThenTomlSettings):
         low, high = value
         if not 1024 <= low <= high <= 65535:
             raise ValueError("must be two ports, low <= high, within 1024..65535")
+        return value
+
+    @field_validator("scratch_limit")
+    @classmethod
+    def _check_scratch_limit(cls, value: str) -> str:
+        try:
+            parse_binary_size(value)
+        except InvalidResourceSlot as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("capacity")
@@ -118,6 +144,10 @@ class AgentConfig(EnvThenTomlSettings):
             mem = max(Decimal(detect_memory_bytes()) - reserved, Decimal(0))
         extra = {k: v for k, v in declared.items() if k not in ("cpu", "mem")}
         return ResourceSlot({"cpu": cpu, "mem": mem, **extra})
+
+    def scratch_limit_bytes(self) -> int | None:
+        limit = int(parse_binary_size(self.scratch_limit))
+        return limit if limit > 0 else None
 
     def scratch_dir(self) -> Path:
         return self.scratch_root / self.id

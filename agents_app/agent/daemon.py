@@ -16,6 +16,7 @@ import math
 import platform
 import secrets
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from agents_app.accelerators import (
 )
 from agents_app.accelerators.base import AcceleratorPlugin
 from agents_app.imageref import normalize_architecture
-from agents_app.runtime.errors import KernelNotFound
+from agents_app.runtime.errors import KernelNotFound, RuntimeBackendError
 from agents_app.runtime.models import (
     LABEL_ALLOCATIONS,
     RUNNER_SERVICE_NAME,
@@ -74,6 +75,7 @@ log = logging.getLogger(__name__)
 
 RUNNER_CONTAINER_PORT = 2000
 MIN_MEMORY_BYTES = 6 * 1024 * 1024
+SCRATCH_LIMIT_REASON = "scratch-limit-exceeded"
 
 
 class EventSender(Protocol):
@@ -121,6 +123,7 @@ class AgentDaemon:
         self.stopping = threading.Event()
         self.reconciled = threading.Event()
         self._heartbeat_thread: threading.Thread | None = None
+        self._next_scratch_check = 0.0
 
     # --- logging context ----------------------------------------------------------------------
     def _ctx(self, kernel_id: str | None = None, **more: Any) -> dict[str, Any]:
@@ -234,9 +237,38 @@ class AgentDaemon:
         )
 
     def tick(self) -> None:
-        """One heartbeat: notice kernels that ended by themselves, then report."""
+        """One heartbeat: notice kernels that ended by themselves (or outgrew their scratch
+        folder), then report."""
         self.check_kernels()
+        if time.monotonic() >= self._next_scratch_check:
+            self._next_scratch_check = time.monotonic() + self.config.scratch_check_interval
+            self.check_scratch()
         self.sender.send("agent_heartbeat", self.heartbeat_payload())
+
+    def check_scratch(self) -> list[str]:
+        """Destroy the kernels whose scratch folder holds more than `scratch_limit` (reason
+        `scratch-limit-exceeded`); returns their ids."""
+        limit = self.config.scratch_limit_bytes()
+        if limit is None:
+            return []
+        with self._kernels_lock:
+            tracked = [(k, state.session_id) for k, state in self.kernels.items()]
+        exceeded: list[str] = []
+        for kernel_id, session_id in tracked:
+            try:
+                usage = self.runtime.scratch_usage(kernel_id)
+            except Exception:
+                log.exception("scratch usage unknown", extra=self._ctx(kernel_id))
+                continue
+            if usage <= limit:
+                continue
+            log.warning(
+                "scratch limit exceeded; destroying the kernel",
+                extra=self._ctx(kernel_id, usage=usage, limit=limit),
+            )
+            self._destroy(kernel_id, session_id, SCRATCH_LIMIT_REASON)
+            exceeded.append(kernel_id)
+        return exceeded
 
     def run_heartbeats(self) -> None:
         """Heartbeat every interval until `stopping` is set (run in a thread)."""
@@ -364,7 +396,7 @@ class AgentDaemon:
                 state = self._create(request)
             except Exception as exc:
                 self.plugins.release(request.kernel_id)
-                reason = exc.error_type if isinstance(exc, BackendError) else type(exc).__name__
+                reason = _failure_reason(exc)
                 log.warning(
                     "kernel creation failed", extra=self._ctx(request.kernel_id, reason=reason)
                 )
@@ -408,6 +440,8 @@ class AgentDaemon:
             },
             cluster_hostname=request.cluster_hostname,
             network=request.network,
+            bootstrap_script=request.bootstrap_script,
+            startup_command=request.startup_command,
         )
         return self.runtime.create_kernel(spec)
 
@@ -493,6 +527,15 @@ class AgentDaemon:
             destroyed.append(kernel_id)
         self.reconciled.set()
         return {"destroyed": destroyed}
+
+
+def _failure_reason(exc: Exception) -> str:
+    """The stable code a failed create reports (`bootstrap-failed`, `image-not-found`...)."""
+    if isinstance(exc, BackendError):
+        return exc.error_type
+    if isinstance(exc, RuntimeBackendError):
+        return exc.code
+    return type(exc).__name__
 
 
 def _published_ports(info: KernelInfo) -> list[PublishedPort]:

@@ -30,6 +30,7 @@ def docker_runtime(config: AgentConfig) -> Runtime:
             exclusive_cpus=config.exclusive_cpus,
             port_range=config.port_range,
             advertised_host=config.advertised_host,
+            kernel_network=config.kernel_network,
             docker_base_url=config.docker_socket or None,
         )
     )

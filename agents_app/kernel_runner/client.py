@@ -15,17 +15,27 @@ import json
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents_app.runtime.errors import RunnerAuthFailed, RunnerRequestError, RunnerUnavailable
+from agents_app.runtime.errors import (
+    RunnerAuthFailed,
+    RunnerExited,
+    RunnerRequestError,
+    RunnerUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_LINE = 16 * 1024 * 1024
 TERMINAL_STATUSES = frozenset({"finished"})
+# A runner is usually ready well within a second: the first liveness check (a Docker inspect,
+# not free on a busy engine) waits until then, later ones every half second.
+ALIVE_FIRST_CHECK = 1.0
+ALIVE_CHECK_INTERVAL = 0.5
+STREAM_QUEUE = 4  # messages of one streamed reply held before the connection stops reading
 
 
 class ExecResult(BaseModel):
@@ -76,15 +86,28 @@ def _sync_handshake(host: str, port: int, secret: str, timeout: float) -> float:
 
 
 def wait_runner_ready(
-    host: str, port: int, secret: str, *, timeout: float = 30.0, interval: float = 0.01
+    host: str,
+    port: int,
+    secret: str,
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.01,
+    alive: Callable[[], bool] | None = None,
 ) -> float:
     """Block until the runner at host:port authenticates and answers ping; returns its uptime.
 
-    Raises RunnerAuthFailed at once on a refused secret, RunnerUnavailable after `timeout`.
+    Raises RunnerAuthFailed at once on a refused secret, RunnerUnavailable after `timeout`, or
+    RunnerExited as soon as `alive()` (asked after ALIVE_FIRST_CHECK, then every
+    ALIVE_CHECK_INTERVAL) says the runner is gone.
     """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
+    next_check = time.monotonic() + ALIVE_FIRST_CHECK
     while True:
+        if alive is not None and time.monotonic() >= next_check:
+            next_check = time.monotonic() + ALIVE_CHECK_INTERVAL
+            if not alive():
+                raise RunnerExited(f"runner at {host}:{port} exited before it was ready")
         try:
             return _sync_handshake(host, port, secret, timeout=min(5.0, max(timeout, 0.5)))
         except RunnerAuthFailed:
@@ -94,6 +117,64 @@ def wait_runner_ready(
         if time.monotonic() >= deadline:
             raise RunnerUnavailable(f"runner at {host}:{port} not ready: {last_error}")
         time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tunnels (a raw byte stream to one service, through the runner's authenticated port)
+
+
+async def _read_line(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> dict[str, Any]:
+    """One handshake line, read a byte at a time so no tunnelled byte is taken with it."""
+    line = bytearray()
+    while not line.endswith(b"\n"):
+        byte = await loop.sock_recv(sock, 1)
+        if not byte:
+            raise RunnerUnavailable("runner closed the connection during the tunnel handshake")
+        line += byte
+        if len(line) > 65536:
+            raise RunnerUnavailable("runner sent an overlong handshake line")
+    try:
+        reply = json.loads(line)
+    except ValueError as exc:
+        raise RunnerUnavailable(f"runner sent a malformed handshake line: {exc}") from exc
+    return reply if isinstance(reply, dict) else {}
+
+
+async def open_tunnel(
+    host: str, port: int, secret: str, service: str, *, timeout: float = 10.0
+) -> socket.socket:
+    """A connected non-blocking socket whose bytes go to `service` inside the kernel (for the
+    built-in terminal: a shell on a PTY). Raises RunnerUnavailable, RunnerAuthFailed, or
+    RunnerRequestError when the runner refuses the service."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        async with asyncio.timeout(timeout):
+            try:
+                await loop.sock_connect(sock, (host, port))
+            except OSError as exc:
+                raise RunnerUnavailable(f"cannot reach runner at {host}:{port}: {exc}") from exc
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            request = {"type": "tunnel", "id": 1, "service": service}
+            await loop.sock_sendall(
+                sock, _encode({"type": "auth", "secret": secret}) + _encode(request)
+            )
+            auth = await _read_line(loop, sock)
+            if auth.get("type") != "auth-ok":
+                raise RunnerAuthFailed(f"runner refused authentication: {auth.get('code')}")
+            reply = await _read_line(loop, sock)
+            if reply.get("type") == "error":
+                raise RunnerRequestError(str(reply.get("code")), str(reply.get("message", "")))
+            if reply.get("type") != "tunnel-opened":
+                raise RunnerUnavailable(f"unexpected reply to tunnel: {reply.get('type')}")
+    except TimeoutError as exc:
+        sock.close()
+        raise RunnerUnavailable(f"runner at {host}:{port}: tunnel handshake timed out") from exc
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,6 +218,34 @@ class PtyHandle:
         await self.client.request("pty-close", pty_id=self.pty_id)
 
 
+class _ReplyStream:
+    """The messages of one streamed reply (same `id`), bounded: while the consumer lags, the
+    read loop waits, so the runner's socket fills and the runner slows down."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=STREAM_QUEUE)
+        self.abandoned = False
+
+    async def put(self, message: dict[str, Any] | None) -> None:
+        while not self.abandoned:
+            try:
+                await asyncio.wait_for(self.queue.put(message), 1.0)
+                return
+            except TimeoutError:
+                continue
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+
+    def end(self) -> None:
+        """The connection ended: wake the consumer (it sees None)."""
+        while self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+
 class RunnerClient:
     """One authenticated connection to a kernel runner; requests may run concurrently."""
 
@@ -149,6 +258,7 @@ class RunnerClient:
         self._writer: asyncio.StreamWriter | None = None
         self._read_task: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._streams: dict[int, _ReplyStream] = {}
         self._ptys: dict[str, PtyHandle] = {}
         # PTY events that arrive before the pty-opened reply (the shell may print at once).
         self._early_pty: dict[str, list[dict[str, Any]]] = {}
@@ -210,6 +320,8 @@ class RunnerClient:
             if not future.done():
                 future.set_exception(error)
         self._pending.clear()
+        for stream in self._streams.values():
+            stream.end()
         for handle in self._ptys.values():
             handle.output.put_nowait(None)
         self._ptys.clear()
@@ -222,7 +334,11 @@ class RunnerClient:
                 if not line:
                     break
                 message = json.loads(line)
-                self._route(message)
+                stream = self._streams.get(message.get("id")) if "id" in message else None
+                if stream is not None:
+                    await stream.put(message)
+                else:
+                    self._route(message)
         except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
             log.warning("runner connection broken", extra={"port": self.port, "error": str(exc)})
         finally:
@@ -268,6 +384,32 @@ class RunnerClient:
         if reply.get("type") == "error":
             raise RunnerRequestError(str(reply.get("code")), str(reply.get("message", "")))
         return reply
+
+    async def request_stream(self, msg_type: str, **fields: Any) -> AsyncIterator[dict[str, Any]]:
+        """Send one request and yield every message answering it (memory bounded by
+        STREAM_QUEUE), ending with the final reply, whose type is not `*-chunk`."""
+        if self._writer is None or self._read_task is None or self._read_task.done():
+            raise self._closed_error or RunnerUnavailable("not connected")
+        request_id = next(self._ids)
+        stream = self._streams[request_id] = _ReplyStream()
+        try:
+            async with self._write_lock:
+                self._writer.write(_encode({"type": msg_type, "id": request_id, **fields}))
+                await self._writer.drain()
+            while True:
+                message = await stream.queue.get()
+                if message is None:
+                    raise self._closed_error or RunnerUnavailable("runner closed the connection")
+                if message.get("type") == "error":
+                    raise RunnerRequestError(
+                        str(message.get("code")), str(message.get("message", ""))
+                    )
+                yield message
+                if not str(message.get("type", "")).endswith("-chunk"):
+                    return
+        finally:
+            self._streams.pop(request_id, None)
+            stream.abandon()
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -352,16 +494,15 @@ class RunnerClient:
         """`{"abspath": str, "files": [{filename, size, mtime, mode}]}`."""
         return await self.request("file-list", path=path)
 
+    async def file_stat(self, path: str) -> dict[str, Any]:
+        """`{"is_dir": bool, "size": int}`; RunnerRequestError `not-found` when missing."""
+        return await self.request("file-stat", path=path)
+
     async def file_archive(self, path: str) -> AsyncIterator[bytes]:
-        """A tar archive of `path` (file or folder), in chunks."""
-        offset = 0
-        while True:
-            reply = await self.request("file-archive", path=path, offset=offset)
-            chunk = base64.b64decode(reply["data"])
-            offset += len(chunk)
-            yield chunk
-            if not reply.get("more") or not chunk:
-                return
+        """A tar archive of `path` (file or folder), streamed in chunks of at most 1 MiB."""
+        async for message in self.request_stream("file-archive", path=path):
+            if message.get("type") == "archive-chunk":
+                yield base64.b64decode(message["data"])
 
 
 def _result(reply: dict[str, Any]) -> ExecResult:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .errors import (
     FileAccessError,
     ImageNotFound,
+    KernelBootstrapFailed,
     KernelCreationFailed,
     KernelNotFound,
     PoolExhausted,
@@ -42,6 +43,7 @@ __all__ = [
     "FileEntry",
     "ImageInfo",
     "ImageNotFound",
+    "KernelBootstrapFailed",
     "KernelCreationFailed",
     "KernelInfo",
     "KernelNotFound",

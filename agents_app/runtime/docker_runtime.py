@@ -34,11 +34,13 @@ from agents_app.kernel_runner.client import wait_runner_ready
 from .errors import (
     FileAccessError,
     ImageNotFound,
+    KernelBootstrapFailed,
     KernelCreationFailed,
     KernelNotFound,
     RuntimeBackendError,
 )
 from .models import (
+    BOOTSTRAP_FAILED_EXIT_CODE,
     LABEL_AGENT_ID,
     LABEL_CLUSTER_HOSTNAME,
     LABEL_KERNEL_ID,
@@ -58,13 +60,19 @@ from .models import (
     format_service_ports_label,
     parse_service_ports_label,
 )
+from .networks import (
+    kernel_network_ensure,
+    session_network_ensure,
+    session_networks_remove_idle,
+)
 from .pools import CpuPool, PortPool
 
 log = logging.getLogger(__name__)
-_NETWORK_LOCK = threading.Lock()
 
 CONTAINER_WORKDIR = "/home/work"
 CONTAINER_RUNNER_PATH = "/opt/bai/bai_runner"  # the package directory, run as a script
+CONTAINER_CONFIG_DIR = "/home/config"
+BOOTSTRAP_FILE = "bootstrap.sh"
 _PORT_CONFLICT_HINTS = ("port is already allocated", "address already in use")
 _START_ATTEMPTS = 3
 
@@ -83,6 +91,9 @@ class DockerRuntimeConfig(BaseModel):
     kernel_uid: int = 1000
     kernel_gid: int = 1000
     keep_scratch_on_destroy: bool = False
+    # The bridge network of single-kernel sessions, with inter-container traffic off; created
+    # once when the runtime starts (cluster sessions get a private network of their own).
+    kernel_network: str = Field(default="bai-kernels", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     docker_base_url: str | None = None  # None: from the environment (DOCKER_HOST or the socket)
 
 
@@ -144,8 +155,10 @@ class DockerRuntime:
         self.cpus = CpuPool(cpu_ids, exclusive=config.exclusive_cpus)
         self.ports = PortPool(*config.port_range, bind_host=config.bind_host)
         self.config.scratch_root.mkdir(parents=True, exist_ok=True)
+        self.config.scratch_root.chmod(0o700)  # kernels' files are no other host user's business
         self._locks_guard = threading.Lock()
         self._kernel_locks: dict[str, threading.Lock] = {}
+        self.ensure_kernel_network()
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -168,6 +181,10 @@ class DockerRuntime:
 
     def scratch_dir(self, kernel_id: str) -> Path:
         return self.config.scratch_root / kernel_id
+
+    def config_dir(self, kernel_id: str) -> Path:
+        """Files the platform gives the kernel (its bootstrap script), at /home/config."""
+        return self.config.scratch_root / f"{kernel_id}.config"
 
     def log_path(self, kernel_id: str) -> Path:
         return self.config.scratch_root / f"{kernel_id}.log"
@@ -263,11 +280,42 @@ class DockerRuntime:
         path.write_text(text, encoding="utf-8")
         return text, path
 
-    def _wait_ready(self, info: KernelInfo, secret: str) -> None:
+    def _wait_ready(self, info: KernelInfo, secret: str, container: Container) -> None:
         if info.runner_port is None:
             raise KernelCreationFailed(f"kernel {info.kernel_id} has no published runner port")
+
+        def alive() -> bool:  # a container that exited (a failed bootstrap) fails at once
+            with contextlib.suppress(NotFound, APIError):
+                container.reload()
+            return str((container.attrs.get("State") or {}).get("Status")) in ("created", "running")
+
         wait_runner_ready(
-            self._connect_host, info.runner_port, secret, timeout=self.config.ready_timeout
+            self._connect_host,
+            info.runner_port,
+            secret,
+            timeout=self.config.ready_timeout,
+            alive=alive,
+        )
+
+    def _not_ready(self, container: Container, kernel_id: str, exc: Exception) -> Exception:
+        """Keep the log, remove the container, free its resources; the error to raise."""
+        with contextlib.suppress(NotFound, APIError):
+            container.reload()
+        text, _ = self._save_logs(container, kernel_id)
+        exit_code = (container.attrs.get("State") or {}).get("ExitCode")
+        with contextlib.suppress(NotFound, APIError):
+            container.remove(force=True)
+        self._release(kernel_id)
+        self._remove_config(kernel_id)
+        log.error(
+            "kernel runner never became ready", extra=self._log_extra(kernel_id, error=str(exc))
+        )
+        if exit_code == BOOTSTRAP_FAILED_EXIT_CODE:
+            return KernelBootstrapFailed(
+                f"the bootstrap script of kernel {kernel_id} failed; log tail: {text[-2000:]}"
+            )
+        return KernelCreationFailed(
+            f"runner of kernel {kernel_id} not ready: {exc}; log tail: {text[-2000:]}"
         )
 
     # -- kernels ------------------------------------------------------------------------------
@@ -301,20 +349,9 @@ class DockerRuntime:
                 return self._existing(container, spec)
             info = self._info(container)
             try:
-                self._wait_ready(info, spec.runner_secret)
+                self._wait_ready(info, spec.runner_secret, container)
             except RuntimeBackendError as exc:
-                container.reload()
-                text, _ = self._save_logs(container, spec.kernel_id)
-                with contextlib.suppress(NotFound, APIError):
-                    container.remove(force=True)
-                self._release(spec.kernel_id)
-                log.error(
-                    "kernel runner never became ready",
-                    extra=self._log_extra(spec.kernel_id, error=str(exc)),
-                )
-                raise KernelCreationFailed(
-                    f"runner of kernel {spec.kernel_id} not ready: {exc}; log tail: {text[-2000:]}"
-                ) from exc
+                raise self._not_ready(container, spec.kernel_id, exc) from exc
             container.reload()
             info = self._info(container)
             log.info(
@@ -329,7 +366,7 @@ class DockerRuntime:
         info = self._info(container)
         self._reserve(info)
         if info.status == KernelStatus.RUNNING:
-            self._wait_ready(info, spec.runner_secret)
+            self._wait_ready(info, spec.runner_secret, container)
         log.info(
             "kernel already exists; create is a no-op",
             extra=self._log_extra(spec.kernel_id, status=str(info.status)),
@@ -347,8 +384,30 @@ class DockerRuntime:
         scratch.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             os.chown(scratch, self.config.kernel_uid, self.config.kernel_gid)
-        scratch.chmod(0o755)
+        # Only the kernel's uid (the owner inside the container) may enter it on the host.
+        scratch.chmod(0o700)
         return scratch
+
+    def _prepare_config(self, spec: KernelSpec) -> Path | None:
+        """Write the bootstrap script where the runner finds it (read-only for the kernel)."""
+        if not spec.bootstrap_script:
+            return None
+        folder = self.config_dir(spec.kernel_id)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        script = folder / BOOTSTRAP_FILE
+        script.write_text(spec.bootstrap_script, encoding="utf-8")
+        script.chmod(0o500)
+        if os.geteuid() == 0:
+            for path in (folder, script):
+                os.chown(path, self.config.kernel_uid, self.config.kernel_gid)
+        folder.chmod(0o500)
+        return folder
+
+    def _remove_config(self, kernel_id: str) -> None:
+        folder = self.config_dir(kernel_id)
+        if folder.exists():
+            folder.chmod(0o700)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _create_container(
         self,
@@ -359,7 +418,11 @@ class DockerRuntime:
     ) -> tuple[Container, bool]:
         """Create and start the container; (container, False) if a racing create won."""
         runner_port = self.config.runner_port
-        container_ports = [runner_port] + [p for sp in service_ports for p in sp.container_ports]
+        # Services the runner serves itself (the built-in terminal) listen on no port: they are
+        # reached only through the runner's authenticated channel (a tunnel), so none is published.
+        container_ports = [runner_port] + [
+            p for sp in service_ports if not sp.runner_served for p in sp.container_ports
+        ]
         scratch = self._prepare_scratch(spec.kernel_id)
         environ = {
             **spec.environ,
@@ -374,6 +437,11 @@ class DockerRuntime:
             "BACKENDAI_SESSION_ID": spec.session_id,
             "BACKENDAI_CLUSTER_HOST": spec.cluster_hostname,
         }
+        if spec.startup_command:
+            environ["BACKENDAI_STARTUP_COMMAND"] = spec.startup_command
+        config_dir = self._prepare_config(spec)
+        if config_dir is not None:
+            environ["BAI_BOOTSTRAP_SCRIPT"] = f"{CONTAINER_CONFIG_DIR}/{BOOTSTRAP_FILE}"
         labels = {
             **spec.labels,
             LABEL_KERNEL_ID: spec.kernel_id,
@@ -388,11 +456,16 @@ class DockerRuntime:
             DockerMount(CONTAINER_RUNNER_PATH, str(self.config.runner_path), "bind", True),
             DockerMount(CONTAINER_WORKDIR, str(scratch), "bind", False),
         ] + [DockerMount(m.container_path, m.host_path, "bind", m.read_only) for m in spec.mounts]
+        if config_dir is not None:
+            mounts.append(DockerMount(CONTAINER_CONFIG_DIR, str(config_dir), "bind", True))
         python = image_labels.get(LABEL_RUNTIME_PATH) or "python3"
         name = self.container_name(spec.kernel_id)
         networking: dict[str, Any] = {}
+        network = spec.network or self.config.kernel_network
         if spec.network:
-            self._ensure_network(spec.network, spec.session_id)
+            session_network_ensure(
+                self.client, spec.network, session_id=spec.session_id, agent_id=spec.agent_id
+            )
             networking["networking_config"] = {
                 spec.network: EndpointConfig(
                     self.client.api._version, aliases=[spec.cluster_hostname]
@@ -423,7 +496,7 @@ class DockerRuntime:
                         for cp, hp in zip(container_ports, host_ports, strict=True)
                     },
                     mounts=mounts,
-                    network=spec.network,
+                    network=network,
                     **networking,
                 )
             except APIError as exc:
@@ -473,8 +546,9 @@ class DockerRuntime:
             networks = list((container.attrs.get("NetworkSettings") or {}).get("Networks") or {})
             with contextlib.suppress(NotFound):
                 container.remove(force=True)
-            self._remove_idle_networks(networks)
+            session_networks_remove_idle(self.client, networks, agent_id=self.config.agent_id)
             self._release(kernel_id)
+            self._remove_config(kernel_id)
             if not self.config.keep_scratch_on_destroy:
                 shutil.rmtree(self.scratch_dir(kernel_id), ignore_errors=True)
             log.info(
@@ -483,35 +557,9 @@ class DockerRuntime:
             )
             return info.model_copy(update={"logs": text, "log_path": str(path)})
 
-    def _ensure_network(self, name: str, session_id: str) -> None:
-        """The private bridge network of a cluster session (created once, shared by its kernels).
-
-        Docker accepts two networks with one name, so concurrent creates are serialised here.
-        """
-        with _NETWORK_LOCK:
-            if self.client.networks.list(names=[name]):
-                return
-            try:
-                self.client.networks.create(
-                    name,
-                    driver="bridge",
-                    check_duplicate=True,
-                    labels={LABEL_SESSION_ID: session_id, LABEL_AGENT_ID: self.config.agent_id},
-                )
-            except APIError as exc:
-                if exc.status_code != 409:  # another process created it first
-                    raise KernelCreationFailed(f"cannot create network {name}: {exc}") from exc
-
-    def _remove_idle_networks(self, names: list[str]) -> None:
-        """Remove the session networks (ours, by label) that no container uses any more."""
-        for name in names:
-            with contextlib.suppress(NotFound, APIError):
-                network = self.client.networks.get(name)
-                if network.attrs.get("Labels", {}).get(LABEL_AGENT_ID) != self.config.agent_id:
-                    continue
-                network.reload()
-                if not network.attrs.get("Containers"):
-                    network.remove()
+    def ensure_kernel_network(self) -> None:
+        """The shared bridge of single-kernel sessions (at start-up, not in the start path)."""
+        kernel_network_ensure(self.client, self.config.kernel_network)
 
     def restart_kernel(self, kernel_id: str, timeout: float = 10.0) -> KernelInfo:
         """Restart the container in place (same ports, CPUs and scratch dir)."""
@@ -521,7 +569,7 @@ class DockerRuntime:
             container.reload()
             info = self._info(container)
             self._reserve(info)
-            self._wait_ready(info, self._secret_of(container))
+            self._wait_ready(info, self._secret_of(container), container)
             log.info("kernel restarted", extra=self._log_extra(kernel_id))
             return info
 
@@ -567,6 +615,7 @@ class DockerRuntime:
                 with contextlib.suppress(NotFound):
                     container.remove(force=True)
                 self._release(kernel_id)
+                self._remove_config(kernel_id)
             removed.append(kernel_id)
             log.warning("removed orphan kernel container", extra=self._log_extra(kernel_id))
         return removed
@@ -660,6 +709,24 @@ class DockerRuntime:
         if not target.is_file():
             raise FileAccessError(f"{path!r} is not a file")
         return target.read_bytes()
+
+    def scratch_usage(self, kernel_id: str) -> int:
+        """Bytes the kernel's scratch folder takes on disk (blocks, links not followed)."""
+        total = 0
+        pending = [self.scratch_dir(kernel_id)]
+        while pending:
+            folder = pending.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    total += info.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+        return total
 
     def close(self) -> None:
         self.client.close()

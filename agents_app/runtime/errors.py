@@ -25,10 +25,22 @@ class KernelCreationFailed(RuntimeBackendError):
     code = "kernel-creation-failed"
 
 
+class KernelBootstrapFailed(KernelCreationFailed):
+    """The kernel's bootstrap script exited with an error (the message has the log tail)."""
+
+    code = "bootstrap-failed"
+
+
 class RunnerUnavailable(RuntimeBackendError):
     """The kernel runner did not answer (yet)."""
 
     code = "runner-unavailable"
+
+
+class RunnerExited(RunnerUnavailable):
+    """The runner's process (its container) ended while we waited for it to be ready."""
+
+    code = "runner-exited"
 
 
 class RunnerAuthFailed(RuntimeBackendError):

@@ -19,6 +19,7 @@ LABEL_CLUSTER_HOSTNAME = "ai.backend.cluster-hostname"
 LABEL_ALLOCATIONS = "ai.backend.agent.allocations"  # the agent's accelerator allocations (JSON)
 
 RUNNER_SERVICE_NAME = "runner"
+BOOTSTRAP_FAILED_EXIT_CODE = 3  # the runner's exit code when the bootstrap script failed
 
 _rx_service_port = re.compile(r"(?P<name>[\w-]+):(?P<proto>\w+):(?P<ports>\[\d+(?:,\d+)*\]|\d+)")
 
@@ -58,6 +59,12 @@ class ServicePort(BaseModel):
     protocol: str = "tcp"
     container_ports: list[int]
     command: list[str] | None = None  # started by the runner; `{port}` is substituted
+
+    @property
+    def runner_served(self) -> bool:
+        """The runner serves it itself (a `pty` service without a command: the terminal), on
+        demand through its authenticated channel, so no port of it is opened or published."""
+        return self.protocol == "pty" and not self.command
 
 
 def parse_service_ports_label(label: str | None) -> list[ServicePort]:
@@ -109,6 +116,12 @@ class KernelSpec(BaseModel):
     cluster_hostname: str = "main1"
     network: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    # Run by the runner (`/bin/sh`, in /home/work) before it accepts connections, on every
+    # container start; its output goes to the container log, and a failure fails the create.
+    bootstrap_script: str = ""
+    # The session's startup command. Batch sessions: the manager runs it through the runner once
+    # the session is RUNNING; the container carries it as BACKENDAI_STARTUP_COMMAND.
+    startup_command: str = ""
 
     @field_validator("cpu_set")
     @classmethod

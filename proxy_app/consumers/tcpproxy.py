@@ -1,7 +1,9 @@
 """`/stream/session/{ref}/tcpproxy?app=NAME`: what `backend.ai app` opens per local TCP
 connection (COMPAT.md 4.5). BINARY frames carry the byte stream both ways to the app's published
 port on the agent host; closing either side closes the other. The app is started through the
-runner first when it is not known to run. `arguments`/`envs` are accepted and not used (the
+runner first when it is not known to run. The built-in terminal (protocol `pty`) has no published
+port: its stream is a tunnel through the kernel's runner, authenticated with the kernel's secret.
+`arguments`/`envs` are accepted and not used (the
 runner starts apps from the image's definition)."""
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from backendai_site.common.errors import InvalidAPIParameters
 from sessions_app.errors import AppNotFound, KernelRunnerUnavailable
 from sessions_app.services.execute import (
     app_host_port,
+    app_runner_served,
+    app_tunnel_open,
     service_start_forget,
     session_access_touch,
     session_service_start,
@@ -60,6 +64,10 @@ class TcpProxyConsumer(SessionStreamConsumer):
         if not app:
             raise InvalidAPIParameters("The app query parameter is missing.")
         self.app = app
+        if app_runner_served(endpoint=self.endpoint, name=app):
+            # The terminal has no published port: a tunnel through the kernel's runner.
+            self._sock = await app_tunnel_open(endpoint=self.endpoint, name=app)
+            return
         port = app_host_port(endpoint=self.endpoint, name=app)
         await session_service_start(endpoint=self.endpoint, name=app)
         try:

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from asgiref.sync import async_to_sync
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from pydantic import ValidationError
@@ -31,13 +31,16 @@ from sessions_app.services.execute import (
     session_service_start,
 )
 from sessions_app.services.files import (
+    ArchiveDownload,
     UploadItem,
-    multipart_mixed,
-    session_files_archive,
+    session_files_check,
     session_files_list,
     session_files_upload,
+    upload_size_check,
 )
 
+# Room for the multipart framing around the files in a Content-Length.
+MULTIPART_OVERHEAD = 1024 * 1024
 OWNER_PARAM = OpenApiParameter("owner_access_key", str, required=False)
 
 
@@ -140,6 +143,11 @@ class SessionUploadView(APIView):
     def post(self, request: Request, ref: str) -> Response:
         endpoint = _endpoint(request, ref)
         django_request = request._request
+        try:
+            declared = int(django_request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise InvalidAPIParameters("Content-Length must be a number.") from None
+        upload_size_check(declared - MULTIPART_OVERHEAD)  # before the body is parsed
         parser = _PathKeepingParser(
             django_request.META, django_request, django_request.upload_handlers
         )
@@ -152,7 +160,7 @@ class SessionUploadView(APIView):
         if len(names) != len(uploaded):
             raise InvalidAPIParameters("Upload every file in a multipart field named 'src'.")
         pairs = zip(names, uploaded, strict=True)
-        items = [UploadItem(path=name, read=f.read) for name, f in pairs]
+        items = [UploadItem(path=name, read=f.read, size=f.size) for name, f in pairs]
         try:
             async_to_sync(session_files_upload)(endpoint=endpoint, items=items)
         finally:
@@ -166,12 +174,12 @@ class SessionDownloadView(APIView):
         parameters=[OWNER_PARAM, OpenApiParameter("files", str, many=True)],
         responses={(200, "multipart/mixed"): bytes},
     )
-    def post(self, request: Request, ref: str) -> HttpResponse:
+    def post(self, request: Request, ref: str) -> StreamingHttpResponse:
         paths = request.query_params.getlist("files")
         endpoint = _endpoint(request, ref)
-        archives = async_to_sync(session_files_archive)(endpoint=endpoint, paths=paths)
-        content_type, body = multipart_mixed(list(zip(paths, archives, strict=True)))
-        return HttpResponse(body, content_type=content_type)
+        relatives = async_to_sync(session_files_check)(endpoint=endpoint, paths=paths)
+        download = ArchiveDownload(endpoint=endpoint, names=paths, relatives=relatives)
+        return StreamingHttpResponse(download.body(), content_type=download.content_type)
 
 
 class SessionFilesView(APIView):

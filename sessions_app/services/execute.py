@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 import uuid
 import weakref
@@ -22,7 +23,7 @@ from typing import Any, Literal
 from asgiref.sync import sync_to_async
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agents_app.kernel_runner.client import ExecResult, RunnerClient
+from agents_app.kernel_runner.client import ExecResult, RunnerClient, open_tunnel
 from agents_app.runtime.errors import RunnerAuthFailed, RunnerRequestError, RunnerUnavailable
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.errors import InvalidAPIParameters
@@ -45,6 +46,10 @@ STREAM_POLL_WAIT = 5.0
 ACCESS_MARK_INTERVAL = 1.0
 SERVICE_START_TIMEOUT = 30.0
 NO_START_PROTOCOLS = frozenset({"preopen"})
+# Served by the runner itself (the built-in terminal): no published port, only a tunnel through
+# the runner's authenticated channel.
+RUNNER_SERVED_PROTOCOLS = frozenset({"pty"})
+TUNNEL_TIMEOUT = 10.0
 
 
 # -- where a session's runner is --------------------------------------------------------------
@@ -435,6 +440,29 @@ def app_host_port(*, endpoint: KernelEndpoint, name: str) -> int:
     if port is None:
         raise AppNotFound(f"The app {name!r} has no published port.", data={"app": name})
     return port
+
+
+def app_runner_served(*, endpoint: KernelEndpoint, name: str) -> bool:
+    """The app is served by the runner itself and so is reached through `app_tunnel_open`."""
+    protocol = app_protocol(endpoint=endpoint, name=name)
+    return protocol in RUNNER_SERVED_PROTOCOLS and name not in endpoint.host_ports
+
+
+async def app_tunnel_open(*, endpoint: KernelEndpoint, name: str) -> socket.socket:
+    """A raw stream (a connected non-blocking socket) to an app through the kernel's runner,
+    authenticated with the kernel's secret."""
+    try:
+        return await open_tunnel(
+            endpoint.host, endpoint.runner_port, endpoint.secret, name, timeout=TUNNEL_TIMEOUT
+        )
+    except RunnerRequestError as exc:
+        raise AppNotFound(f"The app {name!r} cannot be opened: {exc.message}") from exc
+    except (RunnerUnavailable, RunnerAuthFailed) as exc:
+        log.warning(
+            "runner tunnel failed",
+            extra={"session_id": str(endpoint.session_id), "app": name, "error": str(exc)},
+        )
+        raise KernelRunnerUnavailable() from exc
 
 
 _started: set[tuple[uuid.UUID, str]] = set()

@@ -11,14 +11,15 @@ import json
 import logging
 import posixpath
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
 
 from backendai_site.common.errors import InvalidAPIParameters
-from sessions_app.errors import FilePathNotAllowed
+from backendai_site.config import get_config
+from sessions_app.errors import FilePathNotAllowed, UploadTooLarge
 
 from .execute import KernelEndpoint, runner_connect, session_access_touch
 
@@ -44,12 +45,22 @@ def work_relative_path(path: str, *, allow_root: bool = False) -> str:
     return joined[len(WORKDIR) + 1 :]
 
 
+def upload_size_check(size: int | None) -> None:
+    """Refuse an upload of `size` bytes (a request's Content-Length, or the files' total)."""
+    limit = get_config().sessions.upload_max_bytes
+    if size is not None and size > limit:
+        raise UploadTooLarge(
+            f"The upload ({size} bytes) is larger than {limit} bytes.", data={"limit": limit}
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class UploadItem:
-    """One uploaded file: its target path and a blocking `read(n)` of its content."""
+    """One uploaded file: its target path, its size when known and a blocking `read(n)`."""
 
     path: str
     read: Callable[[int], bytes]
+    size: int | None = None
 
 
 async def session_files_upload(*, endpoint: KernelEndpoint, items: Sequence[UploadItem]) -> int:
@@ -57,6 +68,7 @@ async def session_files_upload(*, endpoint: KernelEndpoint, items: Sequence[Uplo
     targets = [(work_relative_path(item.path), item) for item in items]
     if not targets:
         raise InvalidAPIParameters("No file was uploaded (multipart field 'src').")
+    upload_size_check(sum(item.size or 0 for item in items))
     await session_access_touch(endpoint.session_id)
     total = 0
     async with runner_connect(endpoint) as runner:
@@ -66,6 +78,7 @@ async def session_files_upload(*, endpoint: KernelEndpoint, items: Sequence[Uplo
                 chunk = await sync_to_async(item.read, thread_sensitive=False)(UPLOAD_CHUNK)
                 if not chunk and append:
                     break
+                upload_size_check(total + len(chunk))  # sizes that were not known up front
                 await runner.file_write(target, chunk, append=append)
                 total += len(chunk)
                 append = True
@@ -87,31 +100,51 @@ async def session_files_list(*, endpoint: KernelEndpoint, path: str) -> dict[str
     return {"files": json.dumps(reply["files"]), "errors": "", "abspath": reply["abspath"]}
 
 
-async def session_files_archive(*, endpoint: KernelEndpoint, paths: Sequence[str]) -> list[bytes]:
-    """One tar archive per requested path, in order."""
+async def session_files_check(*, endpoint: KernelEndpoint, paths: Sequence[str]) -> list[str]:
+    """The work-relative paths of a download, each confirmed to exist (a 4xx before any byte
+    of the response is sent)."""
     relatives = [work_relative_path(p) for p in paths]
     if not relatives:
         raise InvalidAPIParameters("Name at least one file (?files=...).")
     await session_access_touch(endpoint.session_id)
-    archives = []
     async with runner_connect(endpoint) as runner:
         for relative in relatives:
-            archives.append(b"".join([chunk async for chunk in runner.file_archive(relative)]))
-    return archives
+            await runner.file_stat(relative)
+    return relatives
 
 
-def multipart_mixed(parts: Sequence[tuple[str, bytes]]) -> tuple[str, bytes]:
-    """(content type, body) of a multipart/mixed response with one tar part per file."""
-    boundary = uuid.uuid4().hex
-    chunks: list[bytes] = []
-    for filename, data in parts:
-        name = posixpath.basename(filename.rstrip("/")) or "archive"
-        safe = json.dumps(name + ".tar")  # quoted, escaped
-        chunks.append(
-            f"--{boundary}\r\nContent-Type: application/x-tar\r\n"
-            f"Content-Disposition: attachment; filename={safe}\r\n\r\n".encode()
+@dataclass(frozen=True, slots=True)
+class ArchiveDownload:
+    """A multipart/mixed body with one tar part per path, streamed from the runner: neither
+    the runner nor this process holds an archive whole."""
+
+    endpoint: KernelEndpoint
+    names: Sequence[str]  # as requested (they name the parts)
+    relatives: Sequence[str]  # from session_files_check
+    boundary: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/mixed; boundary={self.boundary}"
+
+    async def body(self) -> AsyncIterator[bytes]:
+        async with runner_connect(self.endpoint) as runner:
+            for name, relative in zip(self.names, self.relatives, strict=True):
+                yield _part_header(self.boundary, name)
+                async for chunk in runner.file_archive(relative):
+                    yield chunk
+                yield b"\r\n"
+        yield f"--{self.boundary}--\r\n".encode()
+        log.info(
+            "files downloaded",
+            extra={"session_id": str(self.endpoint.session_id), "files": len(self.relatives)},
         )
-        chunks.append(data)
-        chunks.append(b"\r\n")
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return f"multipart/mixed; boundary={boundary}", b"".join(chunks)
+
+
+def _part_header(boundary: str, filename: str) -> bytes:
+    name = posixpath.basename(filename.rstrip("/")) or "archive"
+    safe = json.dumps(name + ".tar")  # quoted, escaped
+    return (
+        f"--{boundary}\r\nContent-Type: application/x-tar\r\n"
+        f"Content-Disposition: attachment; filename={safe}\r\n\r\n"
+    ).encode()

@@ -105,6 +105,7 @@ def _create_command(session: Session, kernel: Kernel) -> CreateKernel:
         resources=resources,
         environ=environ,
         bootstrap_script=session.bootstrap_script,
+        startup_command=session.startup_command,
         kernel_secret=kernel.runner_secret,
         mounts=kernel_mounts(session.mounts or []),
         cluster_hostname=kernel.cluster_hostname,

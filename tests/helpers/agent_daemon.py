@@ -26,6 +26,7 @@ class InMemoryBackend:
         self.launches: list[KernelSpec] = []
         self.fail_next: Exception | None = None
         self.closed = False
+        self.scratch_bytes: dict[str, int] = {}
 
     def create_kernel(self, spec: KernelSpec) -> KernelInfo:
         if spec.kernel_id in self.containers:
@@ -115,6 +116,9 @@ class InMemoryBackend:
     def download_file(self, kernel_id: str, path: str) -> bytes:
         self.get_kernel(kernel_id)
         return b"a"
+
+    def scratch_usage(self, kernel_id: str) -> int:
+        return self.scratch_bytes.get(kernel_id, 0)
 
     def close(self) -> None:
         self.closed = True

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import protocol
 from .execution import h_continue, h_execute, h_input, h_interrupt
-from .files import h_file_archive, h_file_list, h_file_write
+from .files import h_file_archive, h_file_list, h_file_stat, h_file_write
 from .protocol import (
     AUTH_TIMEOUT,
     MAX_LINE,
@@ -25,6 +25,7 @@ from .protocol import (
 )
 from .pty import PtySession, h_pty_close, h_pty_open, h_pty_resize, h_pty_write
 from .services import h_service_list, h_service_start
+from .tunnel import open_tunnel
 
 
 class Connection:
@@ -34,6 +35,7 @@ class Connection:
         self.wlock = threading.Lock()
         self.ptys: dict[str, PtySession] = {}
         self.alive = True
+        self.requests = 0
 
     def send(self, obj: Message) -> None:
         data = json.dumps(obj, separators=(",", ":")).encode("utf-8") + b"\n"
@@ -57,8 +59,8 @@ class Connection:
                 if len(line) > MAX_LINE:
                     self.send({"type": "error", "code": "too-large", "message": "line too long"})
                     break
-                if line.strip():
-                    self._dispatch(line)
+                if line.strip() and not self._dispatch(line):
+                    break
         except OSError:
             pass
         finally:
@@ -91,15 +93,19 @@ class Connection:
         self.send({"type": "auth-ok", "version": PROTOCOL_VERSION})
         return True
 
-    def _dispatch(self, line: bytes) -> None:
+    def _dispatch(self, line: bytes) -> bool:
+        """Serve one request line; False when the connection became a tunnel (and ended)."""
         try:
             msg = json.loads(line)
             if not isinstance(msg, dict):
                 raise ValueError("not an object")
         except ValueError:
             self.send({"type": "error", "code": "bad-json", "message": "invalid JSON line"})
-            return
+            return True
         kind = msg.get("type")
+        self.requests += 1
+        if kind == "tunnel":
+            return not self._tunnel(msg)
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             self._reply(msg, None, RunnerError("unknown-type", f"unknown type {kind!r}"))
@@ -107,6 +113,20 @@ class Connection:
             self._handle(handler, msg)
         else:
             threading.Thread(target=self._handle, args=(handler, msg), daemon=True).start()
+        return True
+
+    def _tunnel(self, msg: Message) -> bool:
+        """Only a connection's first request may open a tunnel: nothing else may write to it."""
+        if self.requests != 1:
+            self._reply(msg, None, RunnerError("bad-request", "tunnel must be the first request"))
+            return False
+        try:
+            open_tunnel(self, msg)
+        except RunnerError as exc:
+            self._reply(msg, None, exc)
+            return False
+        self.alive = False
+        return True
 
     def _handle(self, handler: Callable[[Connection, Message], Message], msg: Message) -> None:
         try:
@@ -150,6 +170,7 @@ HANDLERS: dict[str, Callable[[Connection, Message], Message]] = {
     "file-write": h_file_write,
     "file-list": h_file_list,
     "file-archive": h_file_archive,
+    "file-stat": h_file_stat,
 }
 # Quick requests are answered on the reader thread, which also keeps pty-write in order.
 INLINE = {"ping", "interrupt", "pty-open", "pty-write", "pty-resize", "pty-close", "service-list"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import os
 import stat
 import tarfile
@@ -16,6 +15,7 @@ if TYPE_CHECKING:
     from .connection import Connection
 
 MAX_FILE_CHUNK = 8 * 1024 * 1024  # base64 of this stays well under MAX_LINE
+ARCHIVE_CHUNK = 1024 * 1024  # what one archive-chunk message carries (memory stays ~ a few MiB)
 
 
 def _confined(path: object) -> str:
@@ -66,20 +66,63 @@ def h_file_list(conn: Connection, msg: Message) -> Message:
     return {"type": "files", "abspath": folder, "files": entries}
 
 
+class _ChunkSender:
+    """A write-only file for `tarfile` (stream mode) that sends every ARCHIVE_CHUNK bytes as one
+    `archive-chunk` message. `Connection.send` blocks while the socket is full, so a slow
+    reader slows the archive down instead of letting it pile up in memory."""
+
+    def __init__(self, conn: Connection, request_id: object) -> None:
+        self.conn = conn
+        self.request_id = request_id
+        self.buffer = bytearray()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        while len(self.buffer) >= ARCHIVE_CHUNK:
+            self._send(bytes(self.buffer[:ARCHIVE_CHUNK]))
+            del self.buffer[:ARCHIVE_CHUNK]
+        return len(data)
+
+    def flush(self) -> None:
+        if self.buffer:
+            self._send(bytes(self.buffer))
+            self.buffer.clear()
+
+    def _send(self, chunk: bytes) -> None:
+        if not self.conn.alive:
+            raise RunnerError("closed", "the client went away")
+        self.size += len(chunk)
+        self.conn.send(
+            {
+                "type": "archive-chunk",
+                "id": self.request_id,
+                "data": base64.b64encode(chunk).decode("ascii"),
+            }
+        )
+
+
+def h_file_stat(conn: Connection, msg: Message) -> Message:
+    target = _confined(require(msg, "path"))
+    try:
+        info = os.stat(target)
+    except OSError:
+        raise RunnerError("not-found", "no such file") from None
+    return {"type": "stat", "is_dir": stat.S_ISDIR(info.st_mode), "size": info.st_size}
+
+
 def h_file_archive(conn: Connection, msg: Message) -> Message:
-    """A tar archive of one file or folder, returned in base64 chunks of MAX_FILE_CHUNK."""
+    """A tar archive of one file or folder, streamed: `archive-chunk` messages (base64 of at
+    most ARCHIVE_CHUNK bytes each, same `id`), then the reply `archive` with the total size.
+    The archive is never held whole in memory."""
     target = _confined(require(msg, "path"))
     if not os.path.exists(target):
         raise RunnerError("not-found", "no such file")
-    offset = int(msg.get("offset", 0))
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        tar.add(target, arcname=os.path.basename(target) or ".")
-    data = buffer.getvalue()
-    chunk = data[offset : offset + MAX_FILE_CHUNK]
-    return {
-        "type": "archive",
-        "data": base64.b64encode(chunk).decode("ascii"),
-        "size": len(data),
-        "more": offset + len(chunk) < len(data),
-    }
+    sender = _ChunkSender(conn, msg.get("id"))
+    try:
+        with tarfile.open(fileobj=sender, mode="w|") as tar:  # type: ignore[call-overload]
+            tar.add(target, arcname=os.path.basename(target) or ".")
+    except OSError as exc:
+        raise RunnerError("file-error", str(exc)) from None
+    sender.flush()
+    return {"type": "archive", "size": sender.size, "more": False}

@@ -9,14 +9,48 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 from typing import Any
 
 from . import protocol
 from .connection import Connection
 from .execution import EXECUTOR, RUNS, ConsoleWriter, on_sigint, query_getpass, query_input
-from .protocol import PROTOCOL_VERSION, SHUTDOWN, accept_forever, log
+from .protocol import (
+    BOOTSTRAP_FAILED_EXIT_CODE,
+    PROTOCOL_VERSION,
+    SHUTDOWN,
+    accept_forever,
+    child_env,
+    log,
+)
 from .services import SERVICES
+
+
+def run_bootstrap() -> bool:
+    """Run the kernel's bootstrap script (if any) before accepting connections: its output goes
+    to the container log; False when it failed."""
+    path = protocol.CONFIG.bootstrap_script
+    if not path:
+        return True
+    log.info("bootstrap script starting")
+    try:
+        code = subprocess.call(
+            ["/bin/sh", path],
+            cwd=protocol.CONFIG.workdir,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=sys.__stdout__,
+            stderr=sys.__stderr__,
+        )
+    except OSError as exc:
+        log.error("bootstrap script could not be run: %s", exc)
+        return False
+    if code != 0:
+        log.error("bootstrap script failed with exit code %d", code)
+        return False
+    log.info("bootstrap script finished")
+    return True
 
 
 def _serve_runner_client(client: socket.socket) -> None:
@@ -52,6 +86,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     with contextlib.suppress(OSError):
         os.chdir(protocol.CONFIG.workdir)
+    if not run_bootstrap():
+        return BOOTSTRAP_FAILED_EXIT_CODE
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("0.0.0.0", protocol.CONFIG.port))

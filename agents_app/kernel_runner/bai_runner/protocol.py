@@ -21,6 +21,9 @@ FLUSH_DELAY = 0.05
 DEFAULT_WAIT = 1.0
 MAX_WAIT = 30.0
 READ_CHUNK = 65536
+# The exit code that tells the runtime the bootstrap script failed (agents_app.runtime.models
+# has the same constant; this package imports nothing of the project).
+BOOTSTRAP_FAILED_EXIT_CODE = 3
 
 log = logging.getLogger("bai.runner")
 Message = Dict[str, Any]  # noqa: UP006 - evaluated at runtime on python 3.8
@@ -38,6 +41,7 @@ class Config:
         self.secret = os.environ.pop("BAI_RUNNER_SECRET", "")
         self.port = int(os.environ.get("BAI_RUNNER_PORT", "2000"))
         self.workdir = os.environ.get("BAI_WORKDIR", "/home/work")
+        self.bootstrap_script = os.environ.pop("BAI_BOOTSTRAP_SCRIPT", "")
         self.started = time.monotonic()
         raw = os.environ.get("BAI_SERVICE_PORTS", "[]")
         try:

@@ -14,11 +14,16 @@ import time
 from typing import TYPE_CHECKING
 
 from . import protocol
-from .protocol import Message, RunnerError, accept_forever, child_env, log, require
-from .pty import serve_raw_terminal
+from .protocol import Message, RunnerError, child_env, log, require
 
 if TYPE_CHECKING:
     from .connection import Connection
+
+
+def runner_served(spec: Message) -> bool:
+    """The built-in terminal (a `pty` service without a command): no port is opened for it;
+    each `tunnel` request on an authenticated runner connection gets a shell of its own."""
+    return spec.get("protocol") == "pty" and not spec.get("command")
 
 
 def _port_open(port: int) -> bool:
@@ -33,11 +38,13 @@ class ServiceManager:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.procs: dict[str, subprocess.Popen] = {}
-        self.listeners: dict[str, socket.socket] = {}
 
     def running(self, name: str) -> bool:
+        spec = protocol.CONFIG.services.get(name)
+        if spec is not None and runner_served(spec):
+            return True
         proc = self.procs.get(name)
-        return name in self.listeners or (proc is not None and proc.poll() is None)
+        return proc is not None and proc.poll() is None
 
     def list(self) -> builtins.list[Message]:
         return [
@@ -57,13 +64,11 @@ class ServiceManager:
         ports = [int(p) for p in spec.get("container_ports", [])]
         if not ports:
             raise RunnerError("bad-service", f"service {name!r} has no ports")
+        if runner_served(spec):
+            return {"type": "service", "name": name, "status": "on-demand", "ports": ports}
         with self.lock:
             already = self.running(name)
-            if already:
-                pass  # a concurrent start may still be on its way: wait for the port below
-            elif spec.get("protocol") == "pty" and not spec.get("command"):
-                self._start_terminal(name, ports[0])
-            else:
+            if not already:  # else a concurrent start may be on its way: wait for the port
                 self._start_process(name, spec, ports[0])
         deadline = time.monotonic() + timeout
         while not _port_open(ports[0]):
@@ -77,14 +82,6 @@ class ServiceManager:
             return {"type": "service", "name": name, "status": "already-running", "ports": ports}
         log.info("service started", extra={"service": name, "port": ports[0]})
         return {"type": "service", "name": name, "status": "started", "ports": ports}
-
-    def _start_terminal(self, name: str, port: int) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("0.0.0.0", port))
-        listener.listen(16)
-        self.listeners[name] = listener
-        accept_forever(listener, serve_raw_terminal, "svc-" + name)
 
     def _start_process(self, name: str, spec: Message, port: int) -> None:
         command = spec.get("command")

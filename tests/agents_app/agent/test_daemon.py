@@ -14,7 +14,9 @@ import pytest
 from django.core.management import call_command
 
 from agents_app.accelerators.mock import DEVICES_ENV, SHARES_ENV
+from agents_app.agent.config import AgentConfig
 from agents_app.agent.daemon import AgentDaemon
+from agents_app.runtime.errors import KernelBootstrapFailed
 from agents_app.schemas import KernelStarted, KernelTerminated
 from tests.helpers.agent_daemon import InMemoryBackend, RecordingReplier, RecordingSender
 
@@ -72,6 +74,29 @@ class TestCreateKernel:
 
         assert sender.of("kernel_creation_failed")[0].detail == "image not found"
         assert [p.kernel_id for p in sender.of("kernel_started")] == ["k2"]
+
+    def test_bootstrap_script_and_startup_command_reach_the_runtime(
+        self, daemon: AgentDaemon, backend: InMemoryBackend
+    ) -> None:
+        daemon.handle(
+            "create_kernel",
+            create_payload(bootstrap_script="pip install x\n", startup_command="python main.py"),
+        )
+
+        (spec,) = backend.launches
+        assert spec.bootstrap_script == "pip install x\n"
+        assert spec.startup_command == "python main.py"
+
+    def test_a_failed_bootstrap_is_reported_with_its_code(
+        self, daemon: AgentDaemon, backend: InMemoryBackend, sender: RecordingSender
+    ) -> None:
+        backend.fail_next = KernelBootstrapFailed("the bootstrap script failed; log tail: oops")
+
+        daemon.handle("create_kernel", create_payload(bootstrap_script="exit 1"))
+
+        (failed,) = sender.of("kernel_creation_failed")
+        assert failed.reason == "bootstrap-failed"
+        assert "oops" in failed.detail
 
     def test_mock_accelerator_devices_are_named_in_the_environment(
         self, daemon: AgentDaemon, backend: InMemoryBackend
@@ -282,3 +307,41 @@ class TestNoDatabase:
         out = capsys.readouterr().out
         assert '"id": "i-left"' in out
         assert '"mem": "1g"' in out
+
+
+class TestScratchLimit:
+    def test_a_kernel_past_the_limit_is_destroyed_with_the_reason(
+        self, agent_config: Any, backend: InMemoryBackend, sender: RecordingSender,
+        replier: RecordingReplier,
+    ) -> None:  # fmt: skip
+        config = agent_config.model_copy(update={"scratch_limit": "1m"})
+        daemon = AgentDaemon(config=config, runtime=backend, sender=sender, replier=replier)
+        daemon.handle("create_kernel", create_payload("k1"))
+        daemon.handle("create_kernel", create_payload("k2", resources={"cpu": "1", "mem": "1024"}))
+        backend.scratch_bytes = {"k1": 2 << 20, "k2": 1 << 20}
+
+        exceeded = daemon.check_scratch()
+
+        assert exceeded == ["k1"]
+        (terminated,) = sender.of("kernel_terminated")
+        assert (terminated.kernel_id, terminated.reason) == ("k1", "scratch-limit-exceeded")
+        assert "k1" not in backend.containers and "k2" in backend.containers
+
+    def test_no_limit_checks_nothing(
+        self, agent_config: Any, backend: InMemoryBackend, sender: RecordingSender,
+        replier: RecordingReplier,
+    ) -> None:  # fmt: skip
+        config = agent_config.model_copy(update={"scratch_limit": "0"})
+        daemon = AgentDaemon(config=config, runtime=backend, sender=sender, replier=replier)
+        daemon.handle("create_kernel", create_payload("k1"))
+        backend.scratch_bytes = {"k1": 1 << 40}
+
+        assert daemon.check_scratch() == []
+        assert AgentConfig.model_fields["scratch_limit"].default == "10g"
+        assert sender.of("kernel_terminated") == []
+
+    def test_a_nonsense_limit_is_a_config_error(self, agent_config: Any) -> None:
+        with pytest.raises(ValueError, match="scratch_limit"):
+            type(agent_config).model_validate(
+                {**agent_config.model_dump(), "scratch_limit": "lots"}
+            )

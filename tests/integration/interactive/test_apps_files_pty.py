@@ -87,6 +87,33 @@ class TestAppsFilesTerminal:
             tunnel.terminate()
             tunnel.wait(timeout=20)
 
+        # -- backend.ai app terminal: the raw terminal, tunnelled through the runner ----------
+        assert "terminal" not in Kernel.objects.get(session=session).host_ports
+        port = free_port()
+        tunnel = subprocess.Popen(
+            [str(official_client), "app", "e2e-app", "terminal", "-b", f"127.0.0.1:{port}"],
+            cwd=tmp_path, env=client_env(official_client, stack, owner, tmp_path),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            wait_for(lambda: port_open(port), 30, "the local terminal port")
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as term:
+                term.sendall(b"echo term$((40+2))\n")
+                shell_output = b""
+                while b"term42" not in shell_output:
+                    chunk = term.recv(4096)
+                    if not chunk:
+                        break
+                    shell_output += chunk
+            assert b"term42" in shell_output
+        except Exception:
+            tunnel.terminate()
+            print(tunnel.communicate(timeout=20)[0], stack.logs())
+            raise
+        finally:
+            tunnel.terminate()
+            tunnel.wait(timeout=20)
+
         # -- pty websocket --------------------------------------------------------------------
         async def terminal() -> bytes:
             output = b""
@@ -104,7 +131,7 @@ class TestAppsFilesTerminal:
         assert b"hi42" in asyncio.run(terminal())
 
         # -- another user gets 4xx and no bytes ------------------------------------------------
-        for path in ("execute", "pty", "tcpproxy?app=http"):
+        for path in ("execute", "pty", "tcpproxy?app=http", "tcpproxy?app=terminal"):
             code = ws_refused_status(stack, stranger, f"/stream/session/{sid}/{path}")
             assert code in (403, 404), (path, code)
         for method, path, body in [

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
-import time
 import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from agents_app.kernel_runner.client import RunnerClient, wait_runner_ready
+from agents_app.kernel_runner.client import RunnerClient, open_tunnel, wait_runner_ready
 from agents_app.runtime import KernelInfo, KernelSpec, RunnerAuthFailed, RunnerRequestError
 from agents_app.runtime.docker_runtime import DockerRuntime
 
@@ -247,22 +247,30 @@ class TestServiceApps:
         assert again["status"] == "already-running"
         assert body == b"hello from the kernel"
 
-    def test_terminal_app_is_a_raw_pty(
+    def test_terminal_app_is_a_raw_pty_through_a_runner_tunnel(
         self, running_kernel: tuple[KernelSpec, KernelInfo], run: Callable[..., Any]
     ) -> None:
         spec, info = running_kernel
+        assert info.runner_port is not None
 
-        async def scenario() -> dict[str, Any]:
+        async def scenario() -> tuple[dict[str, Any], bytes]:
             async with _client(info, spec.runner_secret) as client:
-                return await client.start_service("terminal")
+                started = await client.start_service("terminal")
+            sock = await open_tunnel("127.0.0.1", info.runner_port or 0, spec.runner_secret,
+                                     "terminal")  # fmt: skip
+            loop = asyncio.get_running_loop()
+            output = b""
+            try:
+                await loop.sock_sendall(sock, b"echo term-$((2+3))\n")
+                async with asyncio.timeout(10):
+                    while b"term-5\r\n" not in output:
+                        output += await loop.sock_recv(sock, 4096)
+            finally:
+                sock.close()
+            return started, output
 
-        started = run(scenario())
-        output = b""
-        with socket.create_connection(("127.0.0.1", info.host_ports["terminal"]), timeout=10) as s:
-            s.sendall(b"echo term-$((2+3))\n")
-            deadline = time.monotonic() + 10
-            while b"term-5\r\n" not in output and time.monotonic() < deadline:
-                output += s.recv(4096)
+        started, output = run(scenario())
 
-        assert started["status"] == "started"
+        assert started["status"] == "on-demand"
+        assert "terminal" not in info.host_ports  # nothing of it is published
         assert b"term-5\r\n" in output

@@ -88,6 +88,7 @@ class TestSessionStart:
         payload = sent_commands[0][2]
         assert payload.kernel_id == str(kernel.pk)
         assert payload.kernel_secret == kernel.runner_secret and len(kernel.runner_secret) >= 32
+        assert payload.startup_command == "true"  # the agent's KernelSpec carries it on
         assert used(world, "cpu") == Decimal(1)
 
 
