@@ -1,17 +1,24 @@
 """Confining every path a request names to a folder's root.
 
-A relative path is checked as text first (NUL bytes, absolute paths, over-long names), then
-resolved with symlinks followed and required to stay under the root. Writers also open the last
-component with `O_NOFOLLOW`, so a symlink created after the check (from inside a session) cannot
-redirect a write out of the folder.
+A relative path is checked as text first (NUL bytes, absolute paths, `..`, over-long names). It is
+then never resolved as a string: the directories on the way are opened one at a time from the
+root's descriptor with `O_NOFOLLOW | O_DIRECTORY`, and the last component is acted on relative to
+its parent's descriptor (`dir_fd=`) without following a link. A directory swapped for a symlink by
+a session between a check and a use (a TOCTOU race) therefore fails with ELOOP instead of reaching
+outside the folder. The price: the API does not traverse symlinks at all, even ones that point
+inside the folder; it lists them, renames, moves and deletes the links themselves.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
-from .errors import VFolderUnsafePath
+from .errors import VFolderFileNotFound, VFolderUnsafePath
 
 NAME_MAX = 255
 PATH_MAX = 4096
@@ -39,15 +46,6 @@ def clean_relpath(raw: str) -> PurePosixPath:
     return PurePosixPath(*parts) if parts else PurePosixPath(".")
 
 
-def resolve_in_root(root: Path, raw: str) -> Path:
-    """`root/raw` with symlinks resolved, guaranteed inside `root` (which must be resolved)."""
-    rel = clean_relpath(raw)
-    target = (root / rel).resolve(strict=False)
-    if target != root and not target.is_relative_to(root):
-        raise VFolderUnsafePath(f"the path leaves the folder: {raw!r}")
-    return target
-
-
 def single_name(raw: str) -> str:
     """A new name for a file (rename-file): one path component."""
     rel = clean_relpath(raw)
@@ -56,6 +54,87 @@ def single_name(raw: str) -> str:
     return rel.parts[0]
 
 
-def open_for_write(path: Path, flags: int = os.O_WRONLY | os.O_CREAT, mode: int = 0o644) -> int:
-    """Open a file under an already-checked path without following a symlink at its end."""
-    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _is_link_at(dir_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _open_child_dir(parent_fd: int, name: str, raw: str) -> int:
+    try:
+        return os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    except OSError as exc:
+        # with O_DIRECTORY Linux answers ENOTDIR rather than ELOOP for a link
+        if exc.errno == errno.ELOOP or (
+            exc.errno == errno.ENOTDIR and _is_link_at(parent_fd, name)
+        ):
+            raise VFolderUnsafePath(f"the path passes through a symbolic link: {raw!r}") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise VFolderFileNotFound(
+                f"No directory on the way to {raw!r} in the folder."
+            ) from None
+        raise
+
+
+@contextlib.contextmanager
+def open_dir(
+    root: Path,
+    rel: PurePosixPath,
+    *,
+    raw: str = "",
+    create: Callable[[int, str], None] | None = None,
+) -> Iterator[int]:
+    """A descriptor of the directory `root/rel`, walked from `root` one component at a time.
+
+    With `create`, a missing component is made by `create(parent_fd, name)` (mkdir and chown
+    relative to the parent) before it is opened, so even creation never follows a link.
+    """
+    fd = os.open(root, DIR_FLAGS)
+    try:
+        for part in rel.parts if str(rel) != "." else ():
+            if create is not None:
+                with contextlib.suppress(FileExistsError):
+                    create(fd, part)
+            child = _open_child_dir(fd, part, raw or str(rel))
+            os.close(fd)
+            fd = child
+        yield fd
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def open_parent(
+    root: Path, raw: str, *, create: Callable[[int, str], None] | None = None
+) -> Iterator[tuple[int, str]]:
+    """The descriptor of the directory holding `raw`'s last component, and that component's name.
+
+    The folder root itself has no parent inside the folder and is refused.
+    """
+    rel = clean_relpath(raw)
+    if str(rel) == ".":
+        raise VFolderUnsafePath("the folder root cannot be the target")
+    with open_dir(root, rel.parent, raw=raw, create=create) as fd:
+        yield fd, rel.name
+
+
+def lstat_at(dir_fd: int, name: str) -> os.stat_result | None:
+    """The entry's own status (a link is not followed), or None when it does not exist."""
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def is_dir_at(dir_fd: int, name: str) -> bool:
+    st = lstat_at(dir_fd, name)
+    return st is not None and stat.S_ISDIR(st.st_mode)
+
+
+def open_file_at(dir_fd: int, name: str, flags: int, mode: int = 0o644) -> int:
+    """Open the entry `name` of an already-walked directory without following a link."""
+    return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)

@@ -13,8 +13,9 @@ import fcntl
 import json
 import logging
 import os
+import stat
 from collections.abc import Awaitable, Callable, MutableMapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -31,7 +32,7 @@ from storage_app.errors import (
     VFolderTransferTokenInvalid,
     VFolderUploadConflict,
 )
-from storage_app.paths import resolve_in_root
+from storage_app.paths import clean_relpath, open_file_at, open_parent
 from storage_app.services.transfer import (
     DOWNLOAD_PATH,
     UPLOAD_PATH,
@@ -181,7 +182,7 @@ async def _upload_patch(scope: Scope, receive: Receive, send: Send) -> None:
     target = await _load(token, writable=True)
     if dst_dir:
         try:
-            resolve_in_root(target.root, dst_dir)
+            clean_relpath(dst_dir)  # the directories are walked and made when the upload ends
         except BackendError as exc:
             raise TransferError(exc) from None
     part = _part_path(target.staging, token)
@@ -287,14 +288,16 @@ async def _download(scope: Scope, send: Send, *, head_only: bool) -> None:
     token = _token(scope, "download")
     target = await _load(token, writable=False)
     try:
-        path = resolve_in_root(target.root, token.relpath)
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        with open_parent(target.root, token.relpath) as (parent_fd, name):
+            fd = open_file_at(parent_fd, name, os.O_RDONLY)
     except BackendError as exc:
         raise TransferError(exc) from None
     except OSError:
         raise TransferError(VFolderFileNotFound("The file is gone.")) from None
     try:
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise TransferError(VFolderFileNotFound("Only regular files can be downloaded."))
         size = st.st_size
         last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
         headers = _headers(scope)
@@ -311,7 +314,7 @@ async def _download(scope: Scope, send: Send, *, head_only: bool) -> None:
             start, end = parsed
             status = 206
         length = max(end - start + 1, 0)
-        name = path.name.replace('"', "")
+        name = PurePosixPath(token.relpath).name.replace('"', "")
         out = [
             (b"content-type", b"application/octet-stream"),
             (b"content-length", str(length).encode()),

@@ -1,6 +1,8 @@
 """File operations inside a folder: list, mkdir, rename, move, delete.
 
-Every path goes through `resolve_in_root`; nothing here touches a path outside the folder root.
+Every path is walked from the folder root by descriptor (`storage_app.paths`), and each change is
+made relative to its parent directory's descriptor: nothing here touches a path outside the root,
+even while a session swaps directories for symlinks underneath.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from storage_app.errors import (
     VFolderUnsafePath,
 )
 from storage_app.models import VFolder
-from storage_app.paths import clean_relpath, resolve_in_root, single_name
+from storage_app.paths import (
+    clean_relpath,
+    is_dir_at,
+    lstat_at,
+    open_dir,
+    open_parent,
+    single_name,
+)
 from storage_app.selectors import VFolderAccess
 
 from .folders import vfolder_usage_refresh
@@ -47,10 +56,12 @@ def folder_root_checked(access: VFolderAccess, *, needed: str) -> Path:
     return root
 
 
-def _chown(path: Path) -> None:
+def mkdir_at(parent_fd: int, name: str) -> None:
+    """Make one directory relative to its parent's descriptor, owned by the kernel user."""
+    os.mkdir(name, 0o755, dir_fd=parent_fd)
     if os.geteuid() == 0:
         storage = get_config().storage
-        os.chown(path, storage.file_uid, storage.file_gid, follow_symlinks=False)
+        os.chown(name, storage.file_uid, storage.file_gid, dir_fd=parent_fd, follow_symlinks=False)
 
 
 def _kind(mode: int) -> str:
@@ -67,11 +78,8 @@ def _iso(ts: float) -> str:
 
 def files_list(*, access: VFolderAccess, path: str) -> list[dict[str, Any]]:
     root = folder_root_checked(access, needed=VFolderPermissionMode.READ_ONLY)
-    target = resolve_in_root(root, path)
-    if not target.is_dir():
-        raise VFolderFileNotFound(f"No directory {path!r} in the folder.")
     items: list[dict[str, Any]] = []
-    with os.scandir(target) as it:
+    with open_dir(root, clean_relpath(path), raw=path) as fd, os.scandir(fd) as it:
         for entry in it:
             st = entry.stat(follow_symlinks=False)
             items.append(
@@ -99,14 +107,12 @@ def files_mkdir(
     failed: list[dict[str, Any]] = []
     for raw in paths:
         try:
-            target = resolve_in_root(root, raw)
-            if target == root:
-                raise VFolderUnsafePath("the folder root already exists")
-            if not parents and not target.parent.is_dir():
-                raise VFolderFileNotFound(f"the parent of {raw!r} does not exist")
-            created = _mkdirs(root, target, exist_ok=exist_ok)
-            for path in created:
-                _chown(path)
+            with open_parent(root, raw, create=mkdir_at if parents else None) as (fd, name):
+                try:
+                    mkdir_at(fd, name)
+                except FileExistsError:
+                    if not (exist_ok and is_dir_at(fd, name)):
+                        raise VFolderFileExists(f"{raw} already exists") from None
             success.append({"item": raw, "msg": None})
         except (VFolderUnsafePath, VFolderFileNotFound, VFolderFileExists) as exc:
             failed.append({"item": raw, "msg": exc.msg or exc.title})
@@ -116,76 +122,73 @@ def files_mkdir(
     return {"success": success, "failed": failed}
 
 
-def _mkdirs(root: Path, target: Path, *, exist_ok: bool) -> list[Path]:
-    missing: list[Path] = []
-    cursor = target
-    while cursor != root and not cursor.exists():
-        missing.append(cursor)
-        cursor = cursor.parent
-    if not missing:
-        if target.is_dir() and exist_ok:
-            return []
-        raise VFolderFileExists(f"{target.relative_to(root)} already exists")
-    for path in reversed(missing):
-        os.mkdir(path, 0o755)
-    return list(reversed(missing))
+def _require_entry(fd: int, name: str, raw: str) -> os.stat_result:
+    st = lstat_at(fd, name)
+    if st is None:
+        raise VFolderFileNotFound(f"No such file or directory: {raw!r}")
+    return st
 
 
 def files_rename(*, access: VFolderAccess, target_path: str, new_name: str) -> None:
     root = folder_root_checked(access, needed=VFolderPermissionMode.READ_WRITE)
-    src = _existing(root, target_path)
-    dst = resolve_in_root(root, str(src.parent.relative_to(root) / single_name(new_name)))
-    if dst.exists() or dst.is_symlink():
-        raise VFolderFileExists(f"{new_name!r} already exists")
-    os.rename(src, dst)
+    new = single_name(new_name)
+    with open_parent(root, target_path) as (fd, name):
+        _require_entry(fd, name, target_path)
+        if lstat_at(fd, new) is not None:
+            raise VFolderFileExists(f"{new_name!r} already exists")
+        os.rename(name, new, src_dir_fd=fd, dst_dir_fd=fd)
     _touch(access.vfolder)
 
 
 def files_move(*, access: VFolderAccess, src: str, dst: str) -> None:
     """Move `src` to `dst`; a `dst` that is a directory (or ends in `/`) receives it."""
     root = folder_root_checked(access, needed=VFolderPermissionMode.READ_WRITE)
-    source = _existing(root, src)
-    target = resolve_in_root(root, dst)
-    if target.is_dir() or dst.endswith("/"):
-        target = resolve_in_root(root, str(target.relative_to(root) / source.name))
+    source = clean_relpath(src)
+    target = clean_relpath(dst)
+    if str(target) == "." or dst.endswith("/"):
+        target = target / source.name
+    else:
+        with open_parent(root, dst) as (fd, name):
+            if is_dir_at(fd, name):
+                target = target / source.name
     if target == source:
         return
-    if target.exists() or target.is_symlink():
-        raise VFolderFileExists(f"{dst!r} already exists")
-    if source.is_dir() and target.is_relative_to(source):
+    # no link is ever traversed, so the textual paths are the real ones
+    if target.is_relative_to(source):
         raise VFolderUnsafePath("cannot move a directory into itself")
-    if not target.parent.is_dir():
-        raise VFolderFileNotFound(f"the directory of {dst!r} does not exist")
-    os.rename(source, target)
+    with (
+        open_parent(root, src) as (src_fd, src_name),
+        open_parent(root, str(target)) as (
+            dst_fd,
+            dst_name,
+        ),
+    ):
+        _require_entry(src_fd, src_name, src)
+        if lstat_at(dst_fd, dst_name) is not None:
+            raise VFolderFileExists(f"{dst!r} already exists")
+        os.rename(src_name, dst_name, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
     _touch(access.vfolder)
 
 
 def files_delete(*, access: VFolderAccess, files: Sequence[str], recursive: bool) -> None:
     root = folder_root_checked(access, needed=VFolderPermissionMode.RW_DELETE)
-    targets = [_existing(root, raw) for raw in files]
-    for path in targets:
-        if path.is_dir() and not path.is_symlink():
-            if not recursive:
-                raise VFolderFileExists(
-                    f"{path.relative_to(root)} is a directory; use recursive deletion"
-                )
-            shutil.rmtree(path)
-        else:
-            path.unlink()
+    for raw in files:  # all must exist before anything is deleted
+        with open_parent(root, raw) as (fd, name):
+            st = _require_entry(fd, name, raw)
+            if stat.S_ISDIR(st.st_mode) and not recursive:
+                raise VFolderFileExists(f"{raw} is a directory; use recursive deletion")
+    for raw in files:
+        with open_parent(root, raw) as (fd, name):
+            current = lstat_at(fd, name)
+            if current is None:
+                continue
+            if stat.S_ISDIR(current.st_mode):
+                # the descriptor-based rmtree never follows a link planted inside the tree
+                shutil.rmtree(name, dir_fd=fd)
+            else:
+                os.unlink(name, dir_fd=fd)
     _touch(access.vfolder)
     vfolder_usage_refresh(access.vfolder)
-
-
-def _existing(root: Path, raw: str) -> Path:
-    """An existing entry named by `raw`; a symlink is the link itself, not where it points."""
-    rel = clean_relpath(raw)
-    if str(rel) == ".":
-        raise VFolderUnsafePath("the folder root cannot be the target")
-    parent = resolve_in_root(root, str(rel.parent))
-    path = parent / rel.name
-    if not (path.exists() or path.is_symlink()):
-        raise VFolderFileNotFound(f"No such file or directory: {raw!r}")
-    return path
 
 
 def _touch(vfolder: VFolder) -> None:

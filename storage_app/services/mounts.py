@@ -21,7 +21,7 @@ from backendai_site.common.errors import InvalidAPIParameters
 from storage_app.enums import VFolderPermissionMode, VFolderStatus, VFolderUsageMode
 from storage_app.errors import VFolderFileNotFound, VFolderPermissionDenied
 from storage_app.models import VFolder
-from storage_app.paths import clean_relpath, resolve_in_root
+from storage_app.paths import clean_relpath, open_dir
 from storage_app.selectors import vfolder_resolve
 
 from .volumes import vfolder_root
@@ -89,9 +89,13 @@ def _one(
         permission = wanted
     subpath = str(options.get("subpath") or inline_subpath or ".")
     root = vfolder_root(vfolder).resolve()
-    host_path = resolve_in_root(root, subpath)
-    if not host_path.is_dir():
-        raise VFolderFileNotFound(f"No directory {subpath!r} in folder {vfolder.name!r}.")
+    rel = clean_relpath(subpath)
+    try:
+        with open_dir(root, rel, raw=subpath):
+            pass  # every component is a real directory, none a link
+    except VFolderFileNotFound:
+        raise VFolderFileNotFound(f"No directory {subpath!r} in folder {vfolder.name!r}.") from None
+    host_path = root / rel
     return ResolvedMount(
         name=label,
         vfid=vfolder.pk.hex,

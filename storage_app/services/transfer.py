@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,16 +29,24 @@ from backendai_site.config import get_config
 from storage_app.enums import VFolderPermissionMode, VFolderStatus
 from storage_app.errors import (
     VFolderFileExists,
+    VFolderFileNotFound,
     VFolderNotFound,
     VFolderQuotaExceeded,
     VFolderTransferTokenInvalid,
     VFolderUnsafePath,
 )
 from storage_app.models import StorageVolume, VFolder
-from storage_app.paths import clean_relpath, open_for_write, resolve_in_root
+from storage_app.paths import (
+    clean_relpath,
+    is_dir_at,
+    lstat_at,
+    open_dir,
+    open_file_at,
+    open_parent,
+)
 from storage_app.selectors import VFolderAccess, scope_usage, vfolder_access
 
-from .files import folder_root_checked
+from .files import folder_root_checked, mkdir_at
 from .volumes import vfolder_root, volume_backend
 
 log = logging.getLogger(__name__)
@@ -111,9 +120,11 @@ def upload_request(*, access: VFolderAccess, path: str, size: int) -> TransferTo
     if not isinstance(size, int) or size < 0:
         raise VFolderUnsafePath("size must be a non-negative integer")
     rel = clean_relpath(path)
-    target = resolve_in_root(root, path)
-    if str(rel) == "." or target.is_dir():
+    if str(rel) == ".":
         raise VFolderFileExists(f"{path!r} is a directory")
+    with open_dir(root, rel.parent, raw=path, create=None) as fd:
+        if is_dir_at(fd, rel.name):
+            raise VFolderFileExists(f"{path!r} is a directory")
     quota_check(access.vfolder, adding=size)
     token = TransferToken(
         op="upload", vfolder_id=access.vfolder.pk, relpath=str(rel), size=size,
@@ -127,12 +138,16 @@ def upload_request(*, access: VFolderAccess, path: str, size: int) -> TransferTo
 
 def download_request(*, access: VFolderAccess, path: str) -> TransferToken:
     root = folder_root_checked(access, needed=VFolderPermissionMode.READ_ONLY)
-    target = resolve_in_root(root, path)
-    if not target.is_file():
+    try:
+        with open_parent(root, path) as (fd, name):
+            st = lstat_at(fd, name)
+    except VFolderFileNotFound:
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode):
         raise VFolderNotFound(f"No file {path!r} in the folder.")
     return TransferToken(
         op="download", vfolder_id=access.vfolder.pk, relpath=str(clean_relpath(path)),
-        size=target.stat().st_size, upload_id="", user_id=access.user_id,
+        size=st.st_size, upload_id="", user_id=access.user_id,
     )  # fmt: skip
 
 
@@ -182,21 +197,23 @@ def upload_finish(
         vfolder = VFolder.objects.select_related("volume").get(pk=vfolder)
     root = vfolder_root(vfolder).resolve()
     rel = str(clean_relpath(dst_dir or ".") / token.relpath)
-    dest = resolve_in_root(root, rel)
-    if dest.is_dir():
-        raise VFolderFileExists(f"{rel!r} is a directory")
     storage = get_config().storage
-    _mkdir_parents(root, dest.parent, storage.file_uid, storage.file_gid)
-    old_size = dest.stat().st_size if dest.is_file() and not dest.is_symlink() else None
-    if dest.is_symlink():
-        dest.unlink()  # replace the link itself, never what it points at
-    if part is None:
-        fd = open_for_write(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.close(fd)
-    else:
-        os.replace(part, dest)
-    if os.geteuid() == 0:
-        os.chown(dest, storage.file_uid, storage.file_gid, follow_symlinks=False)
+    with open_parent(root, rel, create=mkdir_at) as (fd, name):
+        existing = lstat_at(fd, name)
+        if existing is not None and stat.S_ISDIR(existing.st_mode):
+            raise VFolderFileExists(f"{rel!r} is a directory")
+        old_size = (
+            existing.st_size if existing is not None and stat.S_ISREG(existing.st_mode) else None
+        )
+        if part is None:
+            if existing is not None and not stat.S_ISREG(existing.st_mode):
+                os.unlink(name, dir_fd=fd)  # replace a link itself, never what it points at
+            os.close(open_file_at(fd, name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
+        else:
+            # a rename replaces a link itself, never what it points at
+            os.replace(part, name, dst_dir_fd=fd)
+        if os.geteuid() == 0:
+            os.chown(name, storage.file_uid, storage.file_gid, dir_fd=fd, follow_symlinks=False)
     VFolder.objects.filter(pk=vfolder.pk).update(
         cur_size=F("cur_size") + token.size - (old_size or 0),
         num_files=F("num_files") + (0 if old_size is not None else 1),
@@ -206,7 +223,7 @@ def upload_finish(
         "vfolder upload complete",
         extra={"vfolder_id": str(vfolder.pk), "bytes": token.size},
     )
-    return dest
+    return root / rel
 
 
 def upload_finish_closing(
@@ -232,15 +249,3 @@ def uploads_sweep(*, older_than: float) -> int:
                     part.unlink()
                     removed += 1
     return removed
-
-
-def _mkdir_parents(root: Path, directory: Path, uid: int, gid: int) -> None:
-    missing = []
-    cursor = directory
-    while cursor != root and not cursor.exists():
-        missing.append(cursor)
-        cursor = cursor.parent
-    for path in reversed(missing):
-        path.mkdir(mode=0o755)
-        if os.geteuid() == 0:
-            os.chown(path, uid, gid)

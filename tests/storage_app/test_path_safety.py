@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backendai_site.common.errors import BackendError
+from storage_app.errors import VFolderUnsafePath
 from storage_app.models import VFolder
-from storage_app.paths import clean_relpath, resolve_in_root
+from storage_app.paths import clean_relpath, open_dir, open_parent
 from storage_app.selectors import vfolder_resolve
 from storage_app.services import files, transfer
 from storage_app.services.volumes import vfolder_root
@@ -56,8 +57,59 @@ class TestCleanRelpath:
         root = tmp_path / "root"
         root.mkdir()
         (root / "out").symlink_to(tmp_path)
-        with pytest.raises(BackendError):
-            resolve_in_root(root.resolve(), "out/secret")
+        with pytest.raises(VFolderUnsafePath), open_parent(root.resolve(), "out/secret"):
+            pass
+
+    def test_symlink_inside_is_not_traversed_either(self, tmp_path: Path) -> None:
+        root = tmp_path / "root"
+        (root / "real").mkdir(parents=True)
+        (root / "alias").symlink_to(root / "real")
+        with pytest.raises(VFolderUnsafePath), open_dir(root, clean_relpath("alias")):
+            pass
+
+
+class TestDirectorySwappedForSymlink:
+    """A session replaces a checked directory with a link to the outside between the check and
+    the write (a TOCTOU race): the descriptor walk must still never write outside."""
+
+    def test_swap_after_walk_keeps_writes_inside(self, tmp_path: Path) -> None:
+        root, outside = tmp_path / "root", tmp_path / "outside"
+        (root / "sub").mkdir(parents=True)
+        outside.mkdir()
+        with open_parent(root, "sub/file") as (fd, name):
+            # the swap happens after the walk opened `sub`
+            (root / "sub").rename(root / "sub-old")
+            (root / "sub").symlink_to(outside)
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+        assert list(outside.iterdir()) == []
+        assert (root / "sub-old" / "file").exists()
+
+    def test_swap_before_walk_is_refused(self, tmp_path: Path) -> None:
+        root, outside = tmp_path / "root", tmp_path / "outside"
+        root.mkdir()
+        outside.mkdir()
+        (root / "sub").symlink_to(outside)
+        with pytest.raises(VFolderUnsafePath), open_parent(root, "sub/file"):
+            pass
+        assert list(outside.iterdir()) == []
+
+    def test_upload_into_swapped_directory_stays_inside(
+        self, alice: Api, alice_folder: str
+    ) -> None:
+        vfolder = VFolder.objects.get(pk=alice_folder)
+        root = vfolder_root(vfolder)
+        outside = root.parent / "outside-upload"
+        outside.mkdir(exist_ok=True)
+        access = vfolder_resolve(user=alice.creds.user, ref=alice_folder)
+        files.files_mkdir(access=access, paths=["data"], parents=False, exist_ok=False)
+        token = transfer.upload_request(access=access, path="data/x.bin", size=3)
+        (root / "data").rmdir()
+        (root / "data").symlink_to(outside)  # swapped after request-upload checked it
+        part = root.parent / "x.part"
+        part.write_bytes(b"abc")
+        with pytest.raises(VFolderUnsafePath):
+            transfer.upload_finish(vfolder=vfolder, part=part, token=token, dst_dir=None)
+        assert list(outside.iterdir()) == []
 
 
 class TestHostilePaths:
