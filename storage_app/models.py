@@ -141,3 +141,21 @@ class VFolderInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inviter_id} -> {self.invitee_id} ({self.state})"
+
+
+class UploadReservation(models.Model):
+    """Bytes a granted request-upload may still write. They count against the quota scope until
+    the upload finishes or its token expires, so concurrent request-uploads cannot together pass
+    the quota that each alone fits."""
+
+    upload_id = models.CharField(max_length=32, primary_key=True)
+    vfolder = models.ForeignKey(VFolder, on_delete=models.CASCADE, related_name="reservations")
+    quota_scope_id = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=("quota_scope_id", "expires_at"))]
+
+    def __str__(self) -> str:
+        return f"{self.size} bytes for upload {self.upload_id}"

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core import signing
-from django.db import close_old_connections, connection
-from django.db.models import F
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from backendai_site.accounts.enums import UserStatus
@@ -35,12 +35,11 @@ from storage_app.errors import (
     VFolderTransferTokenInvalid,
     VFolderUnsafePath,
 )
-from storage_app.models import StorageVolume, VFolder
+from storage_app.models import StorageVolume, UploadReservation, VFolder
 from storage_app.paths import (
     clean_relpath,
     is_dir_at,
     lstat_at,
-    open_dir,
     open_file_at,
     open_parent,
 )
@@ -103,16 +102,42 @@ def _quota_limit(vfolder: VFolder) -> int | None:
     return min(limits) if limits else None
 
 
-def quota_check(vfolder: VFolder, *, adding: int) -> None:
+def quota_check(vfolder: VFolder, *, adding: int, reserve_for: str | None = None) -> None:
+    """Refuse `adding` more bytes past the folder's quota; with `reserve_for` (an upload id) the
+    bytes are also reserved until that upload finishes or its token expires.
+
+    Checks of one quota scope are serialized by a transaction-scoped advisory lock, so two
+    concurrent request-uploads see each other's reservations."""
     limit = _quota_limit(vfolder)
     if limit is None:
         return
-    _, used = scope_usage(quota_scope_id=vfolder.quota_scope_id)
-    if used + adding > limit:
-        raise VFolderQuotaExceeded(
-            f"{adding} more bytes would pass the quota ({used} of {limit} bytes used).",
-            data={"used_bytes": used, "limit_bytes": limit, "requested_bytes": adding},
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [vfolder.quota_scope_id])
+        _, used = scope_usage(quota_scope_id=vfolder.quota_scope_id)
+        reserved = int(
+            UploadReservation.objects.filter(
+                quota_scope_id=vfolder.quota_scope_id, expires_at__gt=timezone.now()
+            ).aggregate(total=Sum("size"))["total"]
+            or 0
         )
+        if used + reserved + adding > limit:
+            raise VFolderQuotaExceeded(
+                f"{adding} more bytes would pass the quota ({used} of {limit} bytes used,"
+                f" {reserved} reserved by uploads in progress).",
+                data={
+                    "used_bytes": used, "reserved_bytes": reserved,
+                    "limit_bytes": limit, "requested_bytes": adding,
+                },
+            )  # fmt: skip
+        if reserve_for is not None and adding > 0:
+            UploadReservation.objects.create(
+                upload_id=reserve_for,
+                vfolder=vfolder,
+                quota_scope_id=vfolder.quota_scope_id,
+                size=adding,
+                expires_at=timezone.now() + timedelta(seconds=get_config().storage.token_ttl),
+            )
 
 
 def upload_request(*, access: VFolderAccess, path: str, size: int) -> TransferToken:
@@ -122,14 +147,17 @@ def upload_request(*, access: VFolderAccess, path: str, size: int) -> TransferTo
     rel = clean_relpath(path)
     if str(rel) == ".":
         raise VFolderFileExists(f"{path!r} is a directory")
-    with open_dir(root, rel.parent, raw=path, create=None) as fd:
-        if is_dir_at(fd, rel.name):
-            raise VFolderFileExists(f"{path!r} is a directory")
-    quota_check(access.vfolder, adding=size)
+    try:
+        with open_parent(root, path) as (fd, name):
+            if is_dir_at(fd, name):
+                raise VFolderFileExists(f"{path!r} is a directory")
+    except VFolderFileNotFound:
+        pass  # missing directories on the way are made when the upload finishes
     token = TransferToken(
         op="upload", vfolder_id=access.vfolder.pk, relpath=str(rel), size=size,
         upload_id=uuid.uuid4().hex, user_id=access.user_id,
     )  # fmt: skip
+    quota_check(access.vfolder, adding=size, reserve_for=token.upload_id)
     if size == 0:
         # the client sends no PATCH for an empty file: it must exist now
         upload_finish(vfolder=access.vfolder, part=None, token=token, dst_dir=None)
@@ -214,6 +242,7 @@ def upload_finish(
             os.replace(part, name, dst_dir_fd=fd)
         if os.geteuid() == 0:
             os.chown(name, storage.file_uid, storage.file_gid, dir_fd=fd, follow_symlinks=False)
+    UploadReservation.objects.filter(upload_id=token.upload_id).delete()
     VFolder.objects.filter(pk=vfolder.pk).update(
         cur_size=F("cur_size") + token.size - (old_size or 0),
         num_files=F("num_files") + (0 if old_size is not None else 1),
@@ -248,4 +277,5 @@ def uploads_sweep(*, older_than: float) -> int:
                 if part.stat().st_mtime < cutoff:
                     part.unlink()
                     removed += 1
+    UploadReservation.objects.filter(expires_at__lte=timezone.now()).delete()
     return removed

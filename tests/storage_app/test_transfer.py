@@ -6,12 +6,14 @@ import hashlib
 import os
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from django.db import connection
 
-from storage_app.models import VFolder
+from storage_app.models import UploadReservation, VFolder
 from storage_app.services.volumes import vfolder_root
 from tests.helpers.net import LiveServer
 from tests.helpers.storage import Api
@@ -121,6 +123,44 @@ class TestUpload:
         assert r.status_code == 400
         assert r.json()["type"].endswith("/vfolder-quota-exceeded")
         assert not (vfolder_root(VFolder.objects.get(pk=alice_folder)) / "f").exists()
+
+    def test_concurrent_request_uploads_cannot_together_pass_the_quota(
+        self, alice: Api, alice_folder: str
+    ) -> None:
+        """Each of 6 simultaneous request-uploads fits the quota alone; only 2 fit together."""
+        policy = alice.creds.user.resource_policy
+        policy.max_quota_scope_size = 1000
+        policy.save()
+        body = {"path": "f", "size": 400}
+
+        def request(_: int) -> int:
+            try:
+                return alice.call(
+                    "POST", f"/folders/{alice_folder}/request-upload", body
+                ).status_code
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            codes = sorted(pool.map(request, range(6)))
+        assert codes == [200, 200, 400, 400, 400, 400]
+        assert UploadReservation.objects.filter(vfolder_id=alice_folder).count() == 2
+
+    def test_finished_upload_turns_its_reservation_into_usage(
+        self, live_api_server: LiveServer, alice: Api, alice_folder: str
+    ) -> None:
+        policy = alice.creds.user.resource_policy
+        policy.max_quota_scope_size = 1000
+        policy.save()
+        token, path = _token(alice, alice_folder, "upload", {"path": "g", "size": 600})
+        assert _patch(live_api_server, path, token, 0, b"x" * 600).status_code == 204
+        assert not UploadReservation.objects.filter(vfolder_id=alice_folder).exists()
+        assert VFolder.objects.get(pk=alice_folder).cur_size == 600
+        r = alice.call(
+            "POST", f"/folders/{alice_folder}/request-upload", {"path": "h", "size": 401}
+        )
+        assert r.status_code == 400
+        assert r.json()["data"]["used_bytes"] == 600
 
     def test_zero_byte_file_exists_at_request_time(self, alice: Api, alice_folder: str) -> None:
         alice.call("POST", f"/folders/{alice_folder}/request-upload", {"path": "empty", "size": 0})
