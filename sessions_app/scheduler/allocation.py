@@ -21,7 +21,11 @@ from django.db import connection, transaction
 from agents_app.models import AgentResource
 from sessions_app.enums import KERNEL_TRANSITIONS, KernelStatus, SessionStatus
 from sessions_app.models import Kernel, Session
-from sessions_app.services.status import sessions_transition_bulk
+from sessions_app.services.status import (
+    kernels_cancel_bulk,
+    kernels_schedule_bulk,
+    sessions_transition_bulk,
+)
 
 from .hints import scheduler_hint
 from .types import (
@@ -41,7 +45,6 @@ REASON_SCHEDULED = "scheduled"
 VERDICT_REFRESH_SECONDS = 60
 
 _AR = AgentResource._meta.db_table
-_KERNEL = Kernel._meta.db_table
 _SESSION = Session._meta.db_table
 
 _RESERVE_SQL = f"""
@@ -56,14 +59,6 @@ UPDATE {_AR} AS ar SET used = GREATEST(ar.used - v.delta, 0)
 FROM unnest(%s::text[], %s::text[], %s::numeric[]) AS v(agent_id, slot_name, delta)
 WHERE ar.agent_id = v.agent_id AND ar.slot_name = v.slot_name
 RETURNING ar.agent_id, ar.slot_name, ar.used
-"""
-_KERNELS_SCHEDULE_SQL = f"""
-UPDATE {_KERNEL} AS k
-SET agent_id = v.agent_id, occupied_slots = v.slots, holds_resources = true,
-    status = %s, status_info = %s, status_changed = %s
-FROM unnest(%s::uuid[], %s::text[], %s::jsonb[]) AS v(id, agent_id, slots)
-WHERE k.id = v.id AND k.status = %s
-RETURNING k.id
 """
 _SESSIONS_PLACED_SQL = f"""
 UPDATE {_SESSION} AS s
@@ -198,13 +193,9 @@ def _kernels_schedule(placements: Sequence[Placement], *, now: datetime) -> None
             planned[kernel.kernel_id] = (kernel.agent_id, kernel.slots)
     if not ids:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _KERNELS_SCHEDULE_SQL,
-            [KernelStatus.SCHEDULED.value, REASON_SCHEDULED, now, ids, agents, slots,
-             KernelStatus.PENDING.value],
-        )  # fmt: skip
-        updated = {row[0] for row in cursor.fetchall()}
+    updated = kernels_schedule_bulk(
+        kernel_ids=ids, agent_ids=agents, slots_json=slots, reason=REASON_SCHEDULED, now=now
+    )
     missing = [kid for kid in ids if kid not in updated]
     if missing:  # a kernel left PENDING under us: it holds nothing, so give its share back
         log.warning("kernels not pending any more", extra={"kernel_ids": [str(k) for k in missing]})
@@ -289,9 +280,7 @@ def _cancel(
             reason=reason,
             now=now,
         )
-        Kernel.objects.filter(session_id__in=moved, status=KernelStatus.PENDING).update(
-            status=KernelStatus.CANCELLED, status_info=reason, status_changed=now, terminated_at=now
-        )
+        kernels_cancel_bulk(session_ids=moved, reason=reason, now=now)
         cancelled += moved
     return cancelled
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from sessions_app.enums import (
@@ -177,3 +177,46 @@ def kernel_transition(
                 return True
         kernel.refresh_from_db(fields=["status", "status_info", "status_changed"])
     raise IllegalStatusTransition(f"kernel {kernel.id}: status kept changing under us")
+
+
+_KERNELS_SCHEDULE_SQL = f"""
+UPDATE {Kernel._meta.db_table} AS k
+SET agent_id = v.agent_id, occupied_slots = v.slots, holds_resources = true,
+    status = %s, status_info = %s, status_changed = %s
+FROM unnest(%s::uuid[], %s::text[], %s::jsonb[]) AS v(id, agent_id, slots)
+WHERE k.id = v.id AND k.status = %s
+RETURNING k.id
+"""
+
+
+def kernels_schedule_bulk(
+    *,
+    kernel_ids: list[UUID],
+    agent_ids: list[str],
+    slots_json: list[str],
+    reason: str,
+    now: datetime,
+) -> set[UUID]:
+    """Place PENDING kernels on agents (PENDING -> SCHEDULED, holding `slots_json`) in one query;
+    the caller reserved the capacity. Returns the ids that were still PENDING and moved."""
+    assert KernelStatus.SCHEDULED in KERNEL_TRANSITIONS[KernelStatus.PENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _KERNELS_SCHEDULE_SQL,
+            [KernelStatus.SCHEDULED.value, reason[:64], now, kernel_ids, agent_ids, slots_json,
+             KernelStatus.PENDING.value],
+        )  # fmt: skip
+        return {row[0] for row in cursor.fetchall()}
+
+
+def kernels_cancel_bulk(*, session_ids: Iterable[UUID], reason: str, now: datetime) -> int:
+    """Cancel the PENDING kernels of sessions the scheduler cancelled (they hold nothing)."""
+    assert KernelStatus.CANCELLED in KERNEL_TRANSITIONS[KernelStatus.PENDING]
+    return Kernel.objects.filter(
+        session_id__in=list(session_ids), status=KernelStatus.PENDING
+    ).update(
+        status=KernelStatus.CANCELLED,
+        status_info=reason[:64],
+        status_changed=now,
+        terminated_at=now,
+    )
