@@ -323,11 +323,15 @@ class AgentDaemon:
         return ended
 
     def _finish(self, state: KernelInfo, *, reason: str) -> None:
-        """Report a dead kernel terminated, then remove its container and free its resources."""
+        """Remove a dead kernel's container and free its resources, then report it terminated:
+        the manager releases its capacity on that report, so the CPUs must be free by then."""
         log.info(
             "kernel ended",
             extra=self._ctx(state.kernel_id, exit_code=state.exit_code, oom=state.oom_killed),
         )
+        with contextlib.suppress(KernelNotFound):
+            self.runtime.destroy_kernel(state.kernel_id, timeout=0)
+        self._forget(state.kernel_id)
         self.sender.send(
             "kernel_terminated",
             KernelTerminated(
@@ -339,9 +343,6 @@ class AgentDaemon:
                 reason="oom-killed" if state.oom_killed else reason,
             ),
         )
-        with contextlib.suppress(KernelNotFound):
-            self.runtime.destroy_kernel(state.kernel_id, timeout=0)
-        self._forget(state.kernel_id)
 
     def _forget(self, kernel_id: str) -> None:
         with self._kernels_lock:

@@ -159,6 +159,37 @@ class TestKernelsEndingByThemselves:
         assert terminated.reason == "oom-killed"
         assert "k1" not in backend.containers
 
+    def test_capacity_is_free_before_the_end_is_reported(
+        self, daemon: AgentDaemon, backend: InMemoryBackend, sender: RecordingSender
+    ) -> None:
+        """The manager releases capacity on `kernel_terminated` and may place a new kernel at
+        once: by then the container must be gone and its CPUs free on the agent."""
+        daemon.handle("create_kernel", create_payload(resources={"cpu": "2", "mem": "1024"}))
+        backend.kill("k1", exit_code=0)
+        seen_at_report: list[tuple[bool, bool, list[str]]] = []
+        record = sender.send
+
+        def send_and_look(event: str, payload: Any) -> None:
+            if event == "kernel_terminated":
+                probe = RecordingSender()
+                probing = AgentDaemon(
+                    config=daemon.config, runtime=backend, sender=probe, replier=None
+                )
+                probing.plugins = daemon.plugins
+                probing.handle(
+                    "create_kernel", create_payload("k2", resources={"cpu": "2", "mem": "1024"})
+                )
+                seen_at_report.append(
+                    ("k1" in backend.containers, "k1" in daemon.kernels, probe.names())
+                )
+            record(event, payload)
+
+        sender.send = send_and_look  # type: ignore[method-assign]
+
+        daemon.check_kernels()
+
+        assert seen_at_report == [(False, False, ["kernel_started"])]
+
 
 class TestRecovery:
     def test_restart_adopts_running_kernels_and_reports_dead_ones(
