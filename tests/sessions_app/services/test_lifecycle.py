@@ -7,73 +7,20 @@ from typing import Any
 import pytest
 
 from agents_app.enums import AgentStatus
-from agents_app.models import AgentResource
 from agents_app.schemas import (
     AgentLost,
     KernelCreationFailed,
-    KernelStarted,
     KernelTerminated,
-    PublishedPort,
 )
 from sessions_app.enums import KernelStatus, SessionResult, SessionStatus
-from sessions_app.models import Kernel, Session
-from sessions_app.scheduler.runner import schedule_resource_group
+from sessions_app.models import Session
 from sessions_app.schemas import SessionCreateRequest
 from sessions_app.services import lifecycle
 from sessions_app.services.enqueue import session_enqueue
 from tests.factories.world import ComputeWorld
+from tests.helpers.lifecycle import Sent, started_event, used
 
 pytestmark = pytest.mark.django_db
-
-Sent = list[tuple[str, str, Any]]
-
-
-@pytest.fixture
-def sent_commands(monkeypatch: pytest.MonkeyPatch) -> Sent:
-    sent: Sent = []
-
-    def record(*, agent_id: str, command: str, payload: Any) -> None:
-        sent.append((agent_id, command, payload))
-
-    monkeypatch.setattr(lifecycle, "agent_command_send", record)
-    return sent
-
-
-@pytest.fixture
-def scheduled_session(
-    world: ComputeWorld, sent_commands: Sent, django_capture_on_commit_callbacks: Callable[..., Any]
-) -> Session:
-    """A session placed by a real scheduler pass and started (create_kernel sent)."""
-    with django_capture_on_commit_callbacks(execute=True):
-        session = session_enqueue(
-            requester=world.user.keypair,
-            request=SessionCreateRequest.model_validate(
-                {"image": "python", "name": "life1", "enqueueOnly": True, "type": "batch",
-                 "startupCommand": "true", "config": {"resources": {"cpu": "1", "mem": "1g"}}}
-            ),
-        ).session  # fmt: skip
-    with django_capture_on_commit_callbacks(execute=True):
-        schedule_resource_group(world.group.pk)
-    session.refresh_from_db()
-    return session
-
-
-def used(world: ComputeWorld, slot: str) -> Decimal:
-    return AgentResource.objects.get(agent=world.agent, slot_name=slot).used
-
-
-def started_event(kernel: Kernel) -> KernelStarted:
-    return KernelStarted(
-        agent_id=str(kernel.agent_id),
-        kernel_id=str(kernel.pk),
-        session_id=str(kernel.session_id),
-        container_id="c0ffee",
-        host="127.0.0.1",
-        ports=[
-            PublishedPort(name="runner", protocol="tcp", container_port=2000, host_port=30001),
-            PublishedPort(name="http", protocol="http", container_port=8080, host_port=30002),
-        ],
-    )
 
 
 class TestSessionStart:
