@@ -23,6 +23,7 @@ def task_routes() -> dict[str, dict[str, str]]:
         "sessions_app.schedule_resource_group": {"queue": "manager"},
         "sessions_app.schedule_all_resource_groups": {"queue": "manager"},
         "sessions_app.sessions_idle_check": {"queue": "manager"},
+        "sessions_app.sessions_coordinate": {"queue": "manager"},
         "storage_app.*": {"queue": "manager"},
     }
 
@@ -44,6 +45,10 @@ def beat_schedule(config: SiteConfig) -> dict[str, dict[str, Any]]:
             "sessions_app.schedule_all_resource_groups",
             config.scheduler.backstop_interval,
             "manager",
+        ),
+        # every transient status's handler: re-sends lost commands, ends what made no progress
+        "sessions-coordinator": _every(
+            "sessions_app.sessions_coordinate", config.coordinator.interval, "manager"
         ),
         "sessions-sweep-batch-timeouts": _every(
             "sessions_app.sweep_batch_timeouts", BATCH_TIMEOUT_SWEEP_INTERVAL, "manager"

@@ -85,6 +85,45 @@ class SchedulerSection(BaseModel):
     )
 
 
+class CoordinatorSection(BaseModel):
+    """The status coordinator (sessions_app.services.coordinator): how long a session or kernel
+    may stay in a transient status before it is retried, and how often, before it ends in ERROR."""
+
+    interval: float = Field(
+        default=5.0, gt=0, description="Seconds between two coordinator runs (beat)."
+    )
+    scheduled_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds in SCHEDULED before create_kernel is re-sent."
+    )
+    start_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds in PREPARING/PREPARED/CREATING without progress before "
+        "create_kernel is re-sent.",
+    )
+    pull_timeout: float = Field(
+        default=900.0, gt=0, description="Seconds in PULLING before create_kernel is re-sent."
+    )
+    start_attempts: int = Field(
+        default=3, ge=1, description="Sends of create_kernel before the session ends in ERROR."
+    )
+    terminate_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds between two re-sends of destroy_kernel."
+    )
+    restart_timeout: float = Field(
+        default=120.0, gt=0, description="Seconds in RESTARTING before the session ends in ERROR."
+    )
+    requeue_limit: int = Field(
+        default=5,
+        ge=0,
+        description="Times a session goes back to PENDING after an agent refused it "
+        "(insufficient-resource) or was lost before it started; then ERROR.",
+    )
+    batch_size: int = Field(
+        default=200, ge=1, description="Rows each status handler looks at per run."
+    )
+
+
 class IdleSection(BaseModel):
     """Idle checks (sessions_app.services.idle): how often beat runs them, and the utilization
     checker (a window of 0 disables it)."""
@@ -202,6 +241,7 @@ class SiteConfig(EnvThenTomlSettings):
     agents: AgentsSection = Field(default_factory=AgentsSection)
     scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
     idle: IdleSection = Field(default_factory=IdleSection)
+    coordinator: CoordinatorSection = Field(default_factory=CoordinatorSection)
     apps: AppsSection = Field(default_factory=AppsSection)
     storage: StorageSection = Field(default_factory=StorageSection)
     callbacks: CallbacksSection = Field(default_factory=CallbacksSection)

@@ -22,6 +22,7 @@ SESSION_BATCH_RUN = "sessions_app.session_batch_run"
 SESSION_CALLBACK_NOTIFY = "sessions_app.session_callback_notify"
 SWEEP_BATCH_TIMEOUTS = "sessions_app.sweep_batch_timeouts"
 SESSIONS_IDLE_CHECK = "sessions_app.sessions_idle_check"
+SESSIONS_COORDINATE = "sessions_app.sessions_coordinate"
 
 
 def task_send(

@@ -59,13 +59,16 @@ class SessionStatus(models.TextChoices):
 _S = SessionStatus
 SESSION_TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
     _S.PENDING: frozenset({_S.SCHEDULED, _S.CANCELLED, _S.TERMINATING, _S.ERROR}),
+    # back to PENDING: an agent refused the placement (insufficient-resource) or was lost
+    # before the kernel started; the scheduler places the session again
     _S.SCHEDULED: frozenset({_S.PREPARING, _S.PULLING, _S.PREPARED, _S.CREATING, _S.RUNNING,
-                             _S.TERMINATING, _S.ERROR, _S.CANCELLED}),
+                             _S.TERMINATING, _S.ERROR, _S.CANCELLED, _S.PENDING}),
     _S.PREPARING: frozenset({_S.PULLING, _S.PREPARED, _S.CREATING, _S.RUNNING, _S.TERMINATING,
-                             _S.ERROR}),
-    _S.PULLING: frozenset({_S.PREPARED, _S.CREATING, _S.RUNNING, _S.TERMINATING, _S.ERROR}),
-    _S.PREPARED: frozenset({_S.CREATING, _S.RUNNING, _S.TERMINATING, _S.ERROR}),
-    _S.CREATING: frozenset({_S.RUNNING, _S.TERMINATING, _S.ERROR}),
+                             _S.ERROR, _S.PENDING}),
+    _S.PULLING: frozenset({_S.PREPARED, _S.CREATING, _S.RUNNING, _S.TERMINATING, _S.ERROR,
+                           _S.PENDING}),
+    _S.PREPARED: frozenset({_S.CREATING, _S.RUNNING, _S.TERMINATING, _S.ERROR, _S.PENDING}),
+    _S.CREATING: frozenset({_S.RUNNING, _S.TERMINATING, _S.ERROR, _S.PENDING}),
     _S.RUNNING: frozenset({_S.RUNNING_DEGRADED, _S.RESTARTING, _S.TERMINATING, _S.ERROR}),
     _S.RUNNING_DEGRADED: frozenset({_S.RUNNING, _S.RESTARTING, _S.TERMINATING, _S.ERROR}),
     _S.RESTARTING: frozenset({_S.RUNNING, _S.TERMINATING, _S.ERROR}),
@@ -98,18 +101,24 @@ class KernelStatus(models.TextChoices):
     def dead(cls) -> frozenset[KernelStatus]:
         return frozenset({cls.TERMINATED, cls.CANCELLED, cls.ERROR})
 
+    @classmethod
+    def starting(cls) -> frozenset[KernelStatus]:
+        """Sent to an agent (or about to be), container not reported up yet."""
+        return frozenset({cls.SCHEDULED, cls.PREPARING, cls.PULLING, cls.PREPARED, cls.CREATING})
+
 
 _K = KernelStatus
 KERNEL_TRANSITIONS: dict[KernelStatus, frozenset[KernelStatus]] = {
     _K.PENDING: frozenset({_K.SCHEDULED, _K.CANCELLED, _K.TERMINATED, _K.ERROR}),
     _K.SCHEDULED: frozenset({_K.PREPARING, _K.PULLING, _K.PREPARED, _K.CREATING, _K.RUNNING,
-                             _K.TERMINATING, _K.TERMINATED, _K.ERROR, _K.CANCELLED}),
+                             _K.TERMINATING, _K.TERMINATED, _K.ERROR, _K.CANCELLED, _K.PENDING}),
     _K.PREPARING: frozenset({_K.PULLING, _K.PREPARED, _K.CREATING, _K.RUNNING, _K.TERMINATING,
-                             _K.TERMINATED, _K.ERROR}),
+                             _K.TERMINATED, _K.ERROR, _K.PENDING}),
     _K.PULLING: frozenset({_K.PREPARED, _K.CREATING, _K.RUNNING, _K.TERMINATING, _K.TERMINATED,
-                           _K.ERROR}),
-    _K.PREPARED: frozenset({_K.CREATING, _K.RUNNING, _K.TERMINATING, _K.TERMINATED, _K.ERROR}),
-    _K.CREATING: frozenset({_K.RUNNING, _K.TERMINATING, _K.TERMINATED, _K.ERROR}),
+                           _K.ERROR, _K.PENDING}),
+    _K.PREPARED: frozenset({_K.CREATING, _K.RUNNING, _K.TERMINATING, _K.TERMINATED, _K.ERROR,
+                            _K.PENDING}),
+    _K.CREATING: frozenset({_K.RUNNING, _K.TERMINATING, _K.TERMINATED, _K.ERROR, _K.PENDING}),
     _K.RUNNING: frozenset({_K.RESTARTING, _K.TERMINATING, _K.TERMINATED, _K.ERROR}),
     _K.RESTARTING: frozenset({_K.RUNNING, _K.TERMINATING, _K.TERMINATED, _K.ERROR}),
     _K.TERMINATING: frozenset({_K.TERMINATED, _K.ERROR}),

@@ -133,6 +133,11 @@ class Kernel(models.Model):
         default=False,
         help_text="True while occupied_slots is counted in the agent's `used` capacity.",
     )
+    coordination = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The coordinator's retries of the current status: status, attempts, last at.",
+    )
     service_ports = models.JSONField(default=list, blank=True)
     host_ports = models.JSONField(default=dict, blank=True, help_text="Published ports by name.")
     runner_port = models.PositiveIntegerField(null=True, blank=True)

@@ -16,6 +16,7 @@ from sessions_app.scheduler.tasks import (
 )
 from sessions_app.services.batch import session_batch_run
 from sessions_app.services.callbacks import session_callback_post
+from sessions_app.services.coordinator import sessions_coordinate
 from sessions_app.services.idle import sessions_idle_check
 from sessions_app.services.sweeps import batch_timeouts_enforce
 
@@ -24,6 +25,7 @@ __all__ = [
     "schedule_resource_group_task",
     "session_batch_run_task",
     "session_callback_notify",
+    "sessions_coordinate_task",
     "sessions_idle_check_task",
     "sweep_batch_timeouts",
 ]
@@ -47,3 +49,8 @@ def sweep_batch_timeouts() -> None:
 @shared_task(name=dispatch.SESSIONS_IDLE_CHECK, ignore_result=True)
 def sessions_idle_check_task() -> None:
     sessions_idle_check()
+
+
+@shared_task(name=dispatch.SESSIONS_COORDINATE, ignore_result=True)
+def sessions_coordinate_task() -> None:
+    sessions_coordinate()

@@ -11,6 +11,7 @@ from backendai_site.celery_schedule import beat_schedule
 from backendai_site.config import (
     BASE_DIR,
     AgentsSection,
+    CoordinatorSection,
     IdleSection,
     SchedulerSection,
     SiteConfig,
@@ -152,6 +153,7 @@ class TestSections:
             scheduler=SchedulerSection(backstop_interval=2.0),
             idle=IdleSection(check_interval=30.0),
             storage=StorageSection(usage_refresh_interval=120.0),
+            coordinator=CoordinatorSection(interval=3.0),
         )
 
         schedule = beat_schedule(config)
@@ -159,6 +161,7 @@ class TestSections:
         assert {name: entry["schedule"] for name, entry in schedule.items()} == {
             "agents-sweep-lost": 4.0,
             "sessions-scheduler-backstop": 2.0,
+            "sessions-coordinator": 3.0,
             "sessions-sweep-batch-timeouts": 10.0,
             "sessions-idle-check": 30.0,
             "storage-usage-refresh": 120.0,

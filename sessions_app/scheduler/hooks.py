@@ -6,7 +6,7 @@
     def _start(session_ids: Sequence[UUID]) -> None: ...
 
 Callbacks run after the pass's transaction committed, in registration order; one that raises is
-logged and does not stop the others (the sessions stay SCHEDULED and the caller's own sweep can
+logged and does not stop the others (the sessions stay SCHEDULED, and the coordinator starts
 retry them).
 """
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Q
 
 from agents_app.enums import AgentStatus
 from agents_app.schemas import (
@@ -36,11 +37,15 @@ from sessions_app.schemas import SESSION_NAME_RE
 from storage_app.services.mounts import kernel_mounts
 
 from .events import session_event_publish
+from .requeue import session_requeue
 from .status import kernel_transition, session_transition
 
 log = logging.getLogger(__name__)
 
 RUNNER_PORT_NAME = "runner"
+STALE_REASON = "stale"
+AGENT_LOST = "agent-lost"
+INSUFFICIENT_RESOURCE = "insufficient-resource"
 
 
 def _release(kernel: Kernel) -> None:
@@ -151,12 +156,16 @@ def on_kernel_started(event: KernelStarted) -> None:
     kernel = _kernel_for_event(event.kernel_id)
     if kernel is None:
         return
-    if kernel.status in KernelStatus.dead() or kernel.status == KernelStatus.TERMINATING:
-        # destroyed while it was starting: make sure the container goes away
+    stale = kernel.status == KernelStatus.PENDING or kernel.agent_id != event.agent_id
+    if stale or kernel.status in KernelStatus.dead() or kernel.status == KernelStatus.TERMINATING:
+        # destroyed while it was starting, or requeued/placed elsewhere since: make sure this
+        # agent's container goes away
         _send_after_commit(
             event.agent_id,
             "destroy_kernel",
-            DestroyKernel(kernel_id=event.kernel_id, session_id=event.session_id, reason="stale"),
+            DestroyKernel(
+                kernel_id=event.kernel_id, session_id=event.session_id, reason=STALE_REASON
+            ),
         )
         return
     ports = {port.name: port.host_port for port in event.ports}
@@ -186,20 +195,114 @@ def on_kernel_creation_failed(event: KernelCreationFailed) -> None:
     kernel = _kernel_for_event(event.kernel_id)
     if kernel is None or kernel.status in KernelStatus.dead():
         return
-    kernel_transition(kernel=kernel, to=KernelStatus.ERROR, reason=event.reason)
-    _release(kernel)
+    if kernel.status == KernelStatus.PENDING or kernel.agent_id != event.agent_id:
+        log.info("stale creation failure ignored", extra={"kernel_id": event.kernel_id})
+        return
     session = kernel.session
+    if event.reason == INSUFFICIENT_RESOURCE and session_requeue(
+        session=session,
+        reason=INSUFFICIENT_RESOURCE,
+        msg=f"Agent {event.agent_id} refused the placement ({event.detail[:200]}); "
+        "the session waits for the scheduler again.",
+    ):
+        return
+    # the agent released whatever it had allocated for the failed create
+    _kernel_failed(kernel, reason=event.reason, detail=event.detail, agent_confirmed=True)
+
+
+def _kernel_failed(kernel: Kernel, *, reason: str, detail: str, agent_confirmed: bool) -> None:
+    """End `kernel` and its session in ERROR with `reason`, and stop its siblings. Unless the
+    agent already confirmed nothing is left, it is asked to destroy the kernel and the capacity
+    stays held until it answers."""
+    session = kernel.session
+    kernel_transition(kernel=kernel, to=KernelStatus.ERROR, reason=reason)
+    if agent_confirmed:
+        _release(kernel)
+    elif kernel.agent_id is not None:
+        _send_after_commit(
+            kernel.agent_id,
+            "destroy_kernel",
+            DestroyKernel(kernel_id=str(kernel.pk), session_id=str(session.pk), reason=reason),
+        )
     if session.status not in SessionStatus.dead():
         session_transition(
             session=session,
             to=SessionStatus.ERROR,
-            reason=event.reason,
-            status_data={
-                **session.status_data,
-                "error": {"reason": event.reason, "detail": event.detail},
-            },
+            reason=reason,
+            status_data={**session.status_data, "error": {"reason": reason, "detail": detail}},
         )
     _stop_other_kernels(session, except_kernel=kernel.pk, reason="sibling-failed")
+
+
+@transaction.atomic
+def kernel_start_give_up(*, kernel_id: UUID, reason: str, detail: str) -> bool:
+    """The coordinator's end of a start or restart that made no progress (ERROR with `reason`).
+    Returns False when the kernel moved on meanwhile."""
+    kernel = _kernel_for_event(str(kernel_id))
+    if kernel is None or (
+        kernel.status not in KernelStatus.starting() and kernel.status != KernelStatus.RESTARTING
+    ):
+        return False
+    _kernel_failed(kernel, reason=reason, detail=detail, agent_confirmed=False)
+    return True
+
+
+def kernel_create_resend(kernel: Kernel) -> None:
+    """Send `create_kernel` again (after commit); the agent answers a redelivered create for a
+    kernel it runs with `kernel_started` and creates nothing."""
+    if kernel.agent_id is None:
+        return
+    session = Session.objects.select_related("image").get(pk=kernel.session_id)
+    _send_after_commit(kernel.agent_id, "create_kernel", _create_command(session, kernel))
+
+
+def kernel_destroy_resend(kernel: Kernel, *, reason: str) -> None:
+    """Ask the kernel's agent again to destroy it; its `kernel_terminated` answer (sent even when
+    the container is already gone) finishes the kernel and releases its capacity."""
+    if kernel.agent_id is None:
+        return
+    _send_after_commit(
+        kernel.agent_id,
+        "destroy_kernel",
+        DestroyKernel(kernel_id=str(kernel.pk), session_id=str(kernel.session_id), reason=reason),
+    )
+
+
+@transaction.atomic
+def kernel_finish_agent_gone(*, kernel_id: UUID, reason: str) -> bool:
+    """End a kernel whose agent no longer exists (nobody can confirm): TERMINATED, released."""
+    kernel = _kernel_for_event(str(kernel_id))
+    if kernel is None:
+        return False
+    if kernel.status not in KernelStatus.terminal():
+        kernel_transition(kernel=kernel, to=KernelStatus.TERMINATED, reason=reason)
+    _release(kernel)
+    _session_after_kernel_end(kernel.session, kernel=kernel, reason=reason)
+    return True
+
+
+@transaction.atomic
+def session_settle(*, session_id: UUID, reason: str) -> bool:
+    """Finish what a lost event left half done: a TERMINATING session whose kernels all ended
+    becomes TERMINATED; an ERROR session's live kernels are stopped. True when it acted."""
+    session = (
+        Session.objects.select_for_update()
+        .select_related("access_key")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None:
+        return False
+    live = session.kernels.exclude(status__in=KernelStatus.dead())
+    if session.status == SessionStatus.TERMINATING and not live.exists():
+        return session_transition(session=session, to=SessionStatus.TERMINATED, reason=reason)
+    if (
+        session.status == SessionStatus.ERROR
+        and live.exclude(status=KernelStatus.TERMINATING).exists()
+    ):
+        _stop_other_kernels(session, except_kernel=None, reason=reason)
+        return True
+    return False
 
 
 @transaction.atomic
@@ -212,6 +315,16 @@ def on_kernel_terminated(event: KernelTerminated) -> None:
         and kernel.status_changed is not None
         and kernel.status_changed > event.at
     )
+    if (
+        kernel.agent_id != event.agent_id
+        or kernel.status == KernelStatus.PENDING
+        or (event.reason == STALE_REASON and kernel.status in KernelStatus.starting())
+    ):
+        # the clean-up of an earlier placement of a requeued kernel: it holds nothing there
+        log.info(
+            "terminated event of an earlier placement ignored", extra={"kernel_id": event.kernel_id}
+        )
+        return
     if kernel.status == KernelStatus.RESTARTING or restarted_since:
         # the stop half of a restart, seen by the agent's watcher: the container lives on
         log.info(
@@ -231,18 +344,38 @@ def on_kernel_terminated(event: KernelTerminated) -> None:
 
 @transaction.atomic
 def on_agent_lost(event: AgentLost) -> None:
+    """A lost agent's capacity is free (its containers are presumed gone). Sessions that had not
+    started there go back to PENDING; started ones end (`agent-lost`)."""
     kernels = list(
         Kernel.objects.select_for_update()
         .select_related("session", "session__access_key")
+        .filter(Q(holds_resources=True) | ~Q(status__in=KernelStatus.terminal()))
         .filter(agent_id=event.agent_id)
-        .exclude(status__in=KernelStatus.terminal())
     )
+    sessions = {k.session_id: k.session for k in kernels}
+    requeued: set[UUID] = set()
+    for session in sessions.values():
+        unstarted = (
+            session.status in SessionStatus.starting()
+            and not session.kernels.filter(status=KernelStatus.RUNNING).exists()
+        )
+        if unstarted and session_requeue(
+            session=session,
+            reason=AGENT_LOST,
+            msg=f"Agent {event.agent_id} was lost before the session started; "
+            "the session waits for the scheduler again.",
+        ):
+            requeued.add(session.pk)
     for kernel in kernels:
-        if kernel.status != KernelStatus.TERMINATED:
-            kernel_transition(kernel=kernel, to=KernelStatus.TERMINATED, reason="agent-lost")
+        if kernel.session_id in requeued:
+            continue
+        kernel.refresh_from_db(fields=["status", "status_info", "status_changed"])
+        if kernel.status not in KernelStatus.terminal():
+            kernel_transition(kernel=kernel, to=KernelStatus.TERMINATED, reason=AGENT_LOST)
         _release(kernel)
-    for session in {k.session_id: k.session for k in kernels}.values():
-        _session_after_kernel_end(session, kernel=None, reason="agent-lost")
+    for session in sessions.values():
+        if session.pk not in requeued:
+            _session_after_kernel_end(session, kernel=None, reason=AGENT_LOST)
 
 
 def unknown_kernels(agent_id: str, kernel_ids: Sequence[str]) -> Collection[str]:
@@ -284,7 +417,9 @@ def _session_after_kernel_end(session: Session, *, kernel: Kernel | None, reason
             session_transition(session=session, to=SessionStatus.TERMINATING, reason=reason)
         _stop_other_kernels(session, except_kernel=None, reason=reason)
         return
-    if session.status not in (SessionStatus.TERMINATING, SessionStatus.ERROR):
+    if session.status == SessionStatus.ERROR:
+        return  # it failed; its kernels' clean-up does not make it a normal end
+    if session.status != SessionStatus.TERMINATING:
         session_transition(session=session, to=SessionStatus.TERMINATING, reason=reason)
     session_transition(
         session=session, to=SessionStatus.TERMINATED, reason=reason or session.status_info
@@ -300,13 +435,19 @@ def _stop_other_kernels(session: Session, *, except_kernel: UUID | None, reason:
 
 def _kernel_stop(kernel: Kernel, *, reason: str, forced: bool) -> None:
     """Ask the kernel's agent to destroy it; end it at once when it never reached an agent,
-    when forced, or when its agent is not alive."""
+    when forced, or when its agent is not alive.
+
+    Capacity a kernel holds on an agent it reached is given back only when that agent confirms
+    (`kernel_terminated`, re-asked by the coordinator) or is LOST: the agent frees its CPUs and
+    devices only once the container is gone.
+    """
     agent = kernel.agent
     placed = kernel.agent_id is not None and kernel.status not in (
         KernelStatus.PENDING,
         KernelStatus.SCHEDULED,
     )
     alive = agent is not None and agent.status == AgentStatus.ALIVE
+    agent_gone = agent is None or agent.status == AgentStatus.LOST
     if placed and alive and kernel.agent_id is not None:
         _send_after_commit(
             kernel.agent_id,
@@ -324,7 +465,8 @@ def _kernel_stop(kernel: Kernel, *, reason: str, forced: bool) -> None:
         else KernelStatus.CANCELLED
     )
     kernel_transition(kernel=kernel, to=to, reason=reason)
-    _release(kernel)
+    if not placed or agent_gone:
+        _release(kernel)
 
 
 # --- user requests ---------------------------------------------------------------------------
@@ -347,12 +489,11 @@ def session_destroy(
             return
         case SessionStatus.TERMINATING if not forced:
             return
-    if session.status != SessionStatus.ERROR and session.status != SessionStatus.TERMINATING:
+    if session.status != SessionStatus.TERMINATING:
         session_transition(session=session, to=SessionStatus.TERMINATING, reason=reason)
     for kernel in session.kernels.select_for_update(of=("self",)).select_related("agent"):
         if kernel.status in KernelStatus.dead():
-            _release(kernel)
-            continue
+            continue  # whatever it still holds is released when its agent confirms
         if kernel.status == KernelStatus.TERMINATING and not forced:
             continue
         _kernel_stop(kernel, reason=reason, forced=forced)

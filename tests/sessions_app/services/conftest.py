@@ -45,3 +45,9 @@ def scheduled_session(
         schedule_resource_group(world.group.pk)
     session.refresh_from_db()
     return session
+
+
+@pytest.fixture
+def capture(django_capture_on_commit_callbacks: Callable[..., Any]) -> Callable[..., Any]:
+    """`capture(execute=True)`: run the on-commit callbacks (the agent commands) of a block."""
+    return django_capture_on_commit_callbacks
