@@ -26,6 +26,7 @@ from backendai_site.accounts.enums import DefaultForUnspecified, UserRole
 from backendai_site.accounts.models import KeyPair, Project
 from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.common.resource_slot import ResourceSlot, format_binary_size, is_bytes_slot
+from backendai_site.manager.selectors import manager_check_accepts_sessions
 from sessions_app.enums import (
     ClusterMode,
     KernelRole,
@@ -231,6 +232,7 @@ def session_enqueue(
 ) -> EnqueueResult:
     """Validate `request` and write a PENDING session (or return the reusable existing one)."""
     now = now or timezone.now()
+    manager_check_accepts_sessions()  # a frozen manager takes no new session (409 server-frozen)
     if request.config.agent_list and requester.user.role != UserRole.SUPERADMIN:
         # as in Backend.AI: placing sessions on chosen agents bypasses the scheduler's policy
         raise AgentDesignationNotAllowed(

@@ -1,4 +1,5 @@
-"""Thin API views: version probe, announcement, auth echo and password login."""
+"""Thin API views: version probe, auth echo and password login (the announcement is in
+`backendai_site/manager`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rest_framework.views import APIView
 
 from backendai_site.accounts.services import user_authorize
 from backendai_site.common.errors import InvalidAPIParameters
-from backendai_site.config import API_VERSION, MANAGER_VERSION, get_config
+from backendai_site.config import API_VERSION, MANAGER_VERSION
 
 
 class VersionView(APIView):
@@ -27,18 +28,6 @@ class VersionView(APIView):
     @extend_schema(responses=OutputSerializer, auth=[])
     def get(self, request: Request) -> Response:
         return Response({"version": API_VERSION, "manager": MANAGER_VERSION})
-
-
-class AnnouncementView(APIView):
-    @extend_schema_serializer(component_name="AnnouncementOutput")
-    class OutputSerializer(serializers.Serializer):
-        enabled = serializers.BooleanField()
-        message = serializers.CharField(allow_blank=True)
-
-    @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request) -> Response:
-        message = get_config().announcement
-        return Response({"enabled": bool(message), "message": message})
 
 
 class AuthEchoView(APIView):
