@@ -24,7 +24,6 @@ from .models import (
     Project,
     ProjectMembership,
     ProjectResourcePolicy,
-    ResourcePreset,
     User,
     UserResourcePolicy,
 )
@@ -152,7 +151,7 @@ def superadmin_create(*, email: str, password: str | None = None, **fields: Any)
 
 @transaction.atomic
 def default_tenancy_ensure() -> DefaultTenancy:
-    """Create the `default` domain, project, policies and presets when missing (idempotent)."""
+    """Create the `default` domain, project and policies when missing (idempotent)."""
     domain, _ = Domain.objects.get_or_create(name=DEFAULT_NAME)
     keypair_policy, _ = KeypairResourcePolicy.objects.get_or_create(
         name=DEFAULT_NAME,
@@ -163,11 +162,6 @@ def default_tenancy_ensure() -> DefaultTenancy:
     project, _ = Project.objects.get_or_create(
         domain=domain, name=DEFAULT_NAME, defaults={"resource_policy": project_policy}
     )
-    for name, slots in (
-        ("cpu01-small", {"cpu": "1", "mem": "1g"}),
-        ("cpu02-medium", {"cpu": "2", "mem": "4g"}),
-    ):
-        ResourcePreset.objects.get_or_create(name=name, defaults={"resource_slots": slots})
     return DefaultTenancy(
         domain=domain,
         project=project,

@@ -16,12 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from agents_app.models import AgentResource, Image, ResourceGroup
 from agents_app.schemas import ResourceGroupOpts
-from agents_app.selectors import image_resolve
+from agents_app.selectors import image_resolve, resource_groups_usable
 from backendai_site.accounts.enums import DefaultForUnspecified, UserRole
 from backendai_site.accounts.models import KeyPair, Project
 from backendai_site.common.errors import InvalidAPIParameters
@@ -88,17 +87,7 @@ def _project_resolve(*, owner: KeyPair, group: str | None) -> Project:
 
 def resource_groups_allowed(*, owner: KeyPair, project: Project) -> list[ResourceGroup]:
     """Active groups that are public or bound to the owner's domain, project or keypair."""
-    return list(
-        ResourceGroup.objects.filter(is_active=True)
-        .filter(
-            Q(is_public=True)
-            | Q(domains=owner.user.domain_id)
-            | Q(projects=project.pk)
-            | Q(keypairs=owner.access_key)
-        )
-        .distinct()
-        .order_by("name")
-    )
+    return list(resource_groups_usable(keypair=owner, project=project))
 
 
 def _resource_group_resolve(
