@@ -242,4 +242,3 @@ class KeyPair(models.Model):
 
     def __str__(self) -> str:
         return self.access_key
-

@@ -130,3 +130,19 @@ class TestResourceCommands:
 
         assert "default" in available
         assert unknown.returncode != 0 and "No project 'nope'" in output(unknown)
+
+
+class TestUpdatePasswordNoAuth:
+    def test_encrypted_body_over_http_changes_the_password(
+        self, run_cli: CLI, world: ComputeWorld
+    ) -> None:
+        email = world.user.user.email
+        args = ("update-password-no-auth", "default", email)
+
+        changed = ok(run_cli(world.user, *args, "pw-123456", "new-pw-12345"))
+        wrong = run_cli(world.user, *args, "pw-123456", "other-pw-123")
+
+        assert "Password updated" in changed
+        assert "Invalid domain, e-mail or password" in output(wrong)
+        world.user.user.refresh_from_db()
+        assert world.user.user.check_password("new-pw-12345")

@@ -5,6 +5,7 @@ from django.urls import path
 from .views import (
     AuthEchoView,
     AuthorizeView,
+    UpdatePasswordNoAuthView,
     VersionView,
 )
 
@@ -13,4 +14,9 @@ urlpatterns = [
     path("func/", VersionView.as_view(), name="api-version-session-mode"),
     path("auth", AuthEchoView.as_view(), name="auth-echo"),
     path("auth/authorize", AuthorizeView.as_view(), name="auth-authorize"),
+    path(
+        "auth/update-password-no-auth",
+        UpdatePasswordNoAuthView.as_view(),
+        name="auth-update-password-no-auth",
+    ),
 ]
