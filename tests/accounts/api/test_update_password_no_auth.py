@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.django_db
 URL = "/auth/update-password-no-auth"
 
 
-def change(client: Client, email: str, current: str, new: str, domain: str = "default") -> object:
+def change(client: Client, email: str, current: str, new: str, domain: str = "default") -> Any:
     body = {"domain": domain, "username": email, "current_password": current, "new_password": new}
     return client.post(URL, data=body, content_type="application/json")
 
@@ -29,8 +31,8 @@ class TestUpdatePasswordNoAuth:
 
         response = change(client, user.email, "pw-123456", "new-pw-12345")
 
-        assert response.status_code == 200  # type: ignore[attr-defined]
-        assert "password_changed_at" in response.json()  # type: ignore[attr-defined]
+        assert response.status_code == 200
+        assert "password_changed_at" in response.json()
         user.refresh_from_db()
         assert user.check_password("new-pw-12345") and not user.need_password_change
 
@@ -63,7 +65,7 @@ class TestUpdatePasswordNoAuth:
         )
         again = change(client, email, "pw-123456", "new-pw-12345")
 
-        assert login.status_code == 429 and again.status_code == 429  # type: ignore[attr-defined]
+        assert login.status_code == 429 and again.status_code == 429
         assert problem_type(again) == "too-many-login-failures"
 
     def test_missing_fields_are_400(self, client: Client, world: ComputeWorld) -> None:

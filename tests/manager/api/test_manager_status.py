@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -28,7 +30,7 @@ def enqueue(creds: Credentials, name: str) -> Session:
     ).session
 
 
-def create_over_http(client: Client, creds: Credentials, name: str) -> object:
+def create_over_http(client: Client, creds: Credentials, name: str) -> Any:
     body = {"image": "python", "name": name, "enqueueOnly": True}
     return api_call(client, creds, "POST", "/session", body)
 
