@@ -1,4 +1,4 @@
-"""The admin console for agents, resource groups, images and registries.
+"""The admin console for agents, resource groups, resource presets, images and registries.
 
 Superadmins manage everything; monitors read (their role gives only view permissions on this
 app); domain admins do not see this app at all (see accounts/permissions.py). Agents and their
@@ -27,6 +27,7 @@ from .models import (
     ResourceGroupForDomain,
     ResourceGroupForKeyPair,
     ResourceGroupForProject,
+    ResourcePreset,
 )
 from .services.agents import agents_set_schedulable
 from .services.images import images_rescan_from_agents
@@ -244,3 +245,13 @@ class ContainerRegistryAdmin(admin.ModelAdmin):
         for registry_name, scan in registries_rescan(registries=list(queryset)).items():
             errors = [f"{registry_name}: {error}" for error in scan.errors]
             _report_scan(self, request, scan.created, scan.updated, errors)
+
+
+@admin.register(ResourcePreset)
+class ResourcePresetAdmin(admin.ModelAdmin):
+    """Slots are validated by the model field (`validate_resource_slots`): "2", "4g", ..."""
+
+    list_display = ("name", "resource_group", "resource_slots", "shared_memory", "created_at")
+    list_filter = ("resource_group",)
+    search_fields = ("name",)
+    list_select_related = ("resource_group",)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backendai_site.common.errors import InvalidAPIParameters, ServiceUnavailable
+from backendai_site.common.errors import InvalidAPIParameters, NotFound, ServiceUnavailable
 
 
 class AgentNotResponding(ServiceUnavailable):
@@ -17,3 +17,15 @@ class InvalidImageLabels(InvalidAPIParameters):
 class RegistryError(ServiceUnavailable):
     error_type = "registry-error"
     title = "The container registry did not answer as expected."
+
+
+class ProjectNotFound(InvalidAPIParameters):
+    """The same slug as the sessions API's: an unknown project, or one the caller is not in."""
+
+    error_type = "project-not-found"
+    title = "Unknown project (group) or you are not a member."
+
+
+class ResourceGroupNotFound(NotFound):
+    error_type = "resource-group-not-found"
+    title = "Unknown resource group, or not one you may use."

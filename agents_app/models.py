@@ -1,4 +1,5 @@
-"""Resource groups, agents and their capacity rows, container registries, images and aliases."""
+"""Resource groups, agents and their capacity rows, container registries, images and aliases,
+resource presets."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db.models import F, Q
 from pydantic import ValidationError as PydanticValidationError
 
 from backendai_site.accounts.models import Domain, KeyPair, Project
+from backendai_site.common.errors import InvalidResourceSlot
 from backendai_site.common.resource_slot import ResourceSlot
 
 from .enums import AgentStatus, RegistryType, SchedulerKind, SlotType
@@ -25,6 +27,16 @@ def validate_scheduler_opts(value: Any) -> None:
         ResourceGroupOpts.model_validate(value)
     except PydanticValidationError as exc:
         raise ValidationError(f"invalid scheduler options: {exc}") from None
+
+
+def validate_resource_slots(value: Any) -> None:
+    """Model-field validator: amounts must parse as a ResourceSlot ("2", "4g", ...)."""
+    if not isinstance(value, dict):
+        raise ValidationError('resource slots must be a JSON object, e.g. {"cpu": "1"}')
+    try:
+        ResourceSlot.parse(value)
+    except InvalidResourceSlot as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def _default_scheduler_opts() -> dict[str, Any]:
@@ -253,3 +265,47 @@ class ImageAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alias} -> {self.image_id}"
+
+
+class ResourcePreset(models.Model):
+    """A named resource shape users pick from (`GET /resource/presets`, `check-presets`).
+
+    Without a resource group it is offered everywhere; with one, only in that group."""
+
+    name = models.CharField(max_length=64)
+    resource_slots = models.JSONField(default=dict, validators=[validate_resource_slots])
+    shared_memory = models.BigIntegerField(
+        null=True, blank=True, help_text="Bytes of /dev/shm; empty for the default."
+    )
+    resource_group = models.ForeignKey(
+        ResourceGroup,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="resource_presets",
+        help_text="Empty: offered in every resource group.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("name", "resource_group"),
+                name="uniq_preset_name_in_group",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=Q(shared_memory__isnull=True) | Q(shared_memory__gte=0),
+                name="preset_shared_memory_nonnegative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            self.name if self.resource_group_id is None else f"{self.name} ({self.resource_group})"
+        )
+
+    @property
+    def slots(self) -> ResourceSlot:
+        return ResourceSlot.parse(self.resource_slots or {})

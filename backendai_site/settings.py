@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "backendai_site.accounts",
+    "backendai_site.manager",
     "agents_app",
     "sessions_app",
     "storage_app",
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backendai_site.common.middleware.RateLimitHeadersMiddleware",
+    # records every 5xx answer in the error log (`GET /logs/error`)
+    "backendai_site.manager.middleware.ServerErrorLogMiddleware",
     # last, as django-axes asks: it turns a lockout raised by the login view into a response
     "axes.middleware.AxesMiddleware",
 ]

@@ -11,6 +11,8 @@ from backendai_site.graphql.views import GraphQLView
 
 urlpatterns = [
     path("", include("backendai_site.accounts.api.urls")),
+    path("", include("backendai_site.manager.api.urls")),
+    path("", include("agents_app.api.urls")),
     path("admin/gql", GraphQLView.as_view(), name="graphql"),
     path("admin/graphql", GraphQLView.as_view(), name="graphql-legacy"),
     path("", include("sessions_app.api.urls")),

@@ -26,7 +26,6 @@ from .models import (
     Project,
     ProjectMembership,
     ProjectResourcePolicy,
-    ResourcePreset,
     User,
     UserResourcePolicy,
 )
@@ -344,10 +343,4 @@ class UserResourcePolicyAdmin(admin.ModelAdmin):
 @admin.register(ProjectResourcePolicy)
 class ProjectResourcePolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "max_vfolder_count", "max_quota_scope_size", "max_network_count")
-    search_fields = ("name",)
-
-
-@admin.register(ResourcePreset)
-class ResourcePresetAdmin(admin.ModelAdmin):
-    list_display = ("name", "resource_slots", "shared_memory")
     search_fields = ("name",)

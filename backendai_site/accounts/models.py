@@ -242,16 +242,3 @@ class KeyPair(models.Model):
 
     def __str__(self) -> str:
         return self.access_key
-
-
-class ResourcePreset(models.Model):
-    name = models.CharField(max_length=64, unique=True)
-    resource_slots = models.JSONField(default=dict)
-    shared_memory = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ("name",)
-
-    def __str__(self) -> str:
-        return self.name

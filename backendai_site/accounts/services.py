@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -24,7 +27,6 @@ from .models import (
     Project,
     ProjectMembership,
     ProjectResourcePolicy,
-    ResourcePreset,
     User,
     UserResourcePolicy,
 )
@@ -152,7 +154,7 @@ def superadmin_create(*, email: str, password: str | None = None, **fields: Any)
 
 @transaction.atomic
 def default_tenancy_ensure() -> DefaultTenancy:
-    """Create the `default` domain, project, policies and presets when missing (idempotent)."""
+    """Create the `default` domain, project and policies when missing (idempotent)."""
     domain, _ = Domain.objects.get_or_create(name=DEFAULT_NAME)
     keypair_policy, _ = KeypairResourcePolicy.objects.get_or_create(
         name=DEFAULT_NAME,
@@ -163,11 +165,6 @@ def default_tenancy_ensure() -> DefaultTenancy:
     project, _ = Project.objects.get_or_create(
         domain=domain, name=DEFAULT_NAME, defaults={"resource_policy": project_policy}
     )
-    for name, slots in (
-        ("cpu01-small", {"cpu": "1", "mem": "1g"}),
-        ("cpu02-medium", {"cpu": "2", "mem": "4g"}),
-    ):
-        ResourcePreset.objects.get_or_create(name=name, defaults={"resource_slots": slots})
     return DefaultTenancy(
         domain=domain,
         project=project,
@@ -221,13 +218,13 @@ class AuthorizedLogin:
     secret_key: str
 
 
-def user_authorize(*, domain_name: str, email: str, password: str, client: str) -> AuthorizedLogin:
-    """Check a domain/e-mail/password login and hand back the user's keypair.
-
-    Failed attempts are counted per account and client address together in Redis: past
-    `login_max_failures` in the rate-limit window that pair is refused without checking, while
-    the same account from elsewhere and other accounts from the same address still log in.
-    """
+def _password_login_check(
+    *, domain_name: str, email: str, password: str, client: str, need_keypair: bool
+) -> User:
+    """The one throttled password check of the API logins (`/auth/authorize`,
+    `/auth/update-password-no-auth`): failures are counted per account and client address
+    together in Redis, so both endpoints share one budget; past `login_max_failures` in the
+    rate-limit window that pair is refused without checking."""
     config = get_config()
     window = config.rate_limit_window_seconds
     limit = config.login_max_failures
@@ -236,10 +233,48 @@ def user_authorize(*, domain_name: str, email: str, password: str, client: str) 
     if failures.used >= limit:
         raise LoginThrottled(retry_after=failures.retry_after)
     user = user_get_by_login(domain_name=domain_name, email=email)
-    keypair = user_main_keypair(user=user) if user is not None else None
-    if user is None or not user.is_active or not user.check_password(password) or keypair is None:
+    has_keypair = user is not None and (not need_keypair or user_main_keypair(user=user))
+    if user is None or not user.is_active or not user.check_password(password) or not has_keypair:
         rolling_hit(key=key, limit=limit, window_seconds=window)
         log.info("login failed", extra={"domain": domain_name, "email": email, "client": client})
         raise LoginFailed()
     rolling_reset(key=key)
+    return user
+
+
+def user_authorize(*, domain_name: str, email: str, password: str, client: str) -> AuthorizedLogin:
+    """Check a domain/e-mail/password login and hand back the user's keypair.
+
+    The same account from elsewhere and other accounts from the same address still log in
+    while one pair is throttled (`_password_login_check`)."""
+    user = _password_login_check(
+        domain_name=domain_name, email=email, password=password, client=client, need_keypair=True
+    )
+    keypair = user_main_keypair(user=user)
+    assert keypair is not None
     return AuthorizedLogin(user=user, keypair=keypair, secret_key=keypair_secret(keypair=keypair))
+
+
+def user_password_update_no_auth(
+    *, domain_name: str, email: str, current_password: str, new_password: str, client: str
+) -> datetime:
+    """`POST /auth/update-password-no-auth`: a user who knows its (possibly expired) password
+    sets a new one without a keypair. Throttled with the logins; returns when it changed."""
+    user = _password_login_check(
+        domain_name=domain_name,
+        email=email,
+        password=current_password,
+        client=client,
+        need_keypair=False,
+    )
+    if new_password == current_password:
+        raise InvalidAPIParameters("The new password must differ from the current one.")
+    try:
+        validate_password(new_password, user=user)
+    except DjangoValidationError as exc:
+        raise InvalidAPIParameters(" ".join(exc.messages)) from None
+    user.set_password(new_password)
+    user.need_password_change = False
+    user.save(update_fields=["password", "need_password_change", "modified_at"])
+    log.info("password changed without auth", extra={"user_id": str(user.pk), "client": client})
+    return user.modified_at

@@ -10,6 +10,7 @@ from .views import (
     SessionRenameView,
     SessionStatusHistoryView,
 )
+from .views_capacity import CheckPresetsView
 from .views_exec import (
     SessionAppsView,
     SessionCompleteView,
@@ -36,6 +37,7 @@ urlpatterns = [
         name="session-dependency-graph",
     ),
     path("events/session", session_events, name="session-events"),
+    path("resource/check-presets", CheckPresetsView.as_view(), name="resource-check-presets"),
     path("session/<str:ref>/interrupt", SessionInterruptView.as_view(), name="session-interrupt"),
     path("session/<str:ref>/complete", SessionCompleteView.as_view(), name="session-complete"),
     path(

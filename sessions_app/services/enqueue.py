@@ -16,16 +16,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from agents_app.models import AgentResource, Image, ResourceGroup
 from agents_app.schemas import ResourceGroupOpts
-from agents_app.selectors import image_resolve
+from agents_app.selectors import image_resolve, resource_groups_usable
 from backendai_site.accounts.enums import DefaultForUnspecified, UserRole
 from backendai_site.accounts.models import KeyPair, Project
 from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.common.resource_slot import ResourceSlot, format_binary_size, is_bytes_slot
+from backendai_site.manager.selectors import manager_check_accepts_sessions
 from sessions_app.enums import (
     ClusterMode,
     KernelRole,
@@ -87,17 +87,7 @@ def _project_resolve(*, owner: KeyPair, group: str | None) -> Project:
 
 def resource_groups_allowed(*, owner: KeyPair, project: Project) -> list[ResourceGroup]:
     """Active groups that are public or bound to the owner's domain, project or keypair."""
-    return list(
-        ResourceGroup.objects.filter(is_active=True)
-        .filter(
-            Q(is_public=True)
-            | Q(domains=owner.user.domain_id)
-            | Q(projects=project.pk)
-            | Q(keypairs=owner.access_key)
-        )
-        .distinct()
-        .order_by("name")
-    )
+    return list(resource_groups_usable(keypair=owner, project=project))
 
 
 def _resource_group_resolve(
@@ -231,6 +221,7 @@ def session_enqueue(
 ) -> EnqueueResult:
     """Validate `request` and write a PENDING session (or return the reusable existing one)."""
     now = now or timezone.now()
+    manager_check_accepts_sessions()  # a frozen manager takes no new session (409 server-frozen)
     if request.config.agent_list and requester.user.role != UserRole.SUPERADMIN:
         # as in Backend.AI: placing sessions on chosen agents bypasses the scheduler's policy
         raise AgentDesignationNotAllowed(

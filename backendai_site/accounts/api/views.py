@@ -1,4 +1,5 @@
-"""Thin API views: version probe, announcement, auth echo and password login."""
+"""Thin API views: version probe, auth echo and password login (the announcement is in
+`backendai_site/manager`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backendai_site.accounts.services import user_authorize
+from backendai_site.accounts.auth.encoded_body import encoded_body_json
+from backendai_site.accounts.services import user_authorize, user_password_update_no_auth
 from backendai_site.common.errors import InvalidAPIParameters
-from backendai_site.config import API_VERSION, MANAGER_VERSION, get_config
+from backendai_site.config import API_VERSION, MANAGER_VERSION
 
 
 class VersionView(APIView):
@@ -27,18 +29,6 @@ class VersionView(APIView):
     @extend_schema(responses=OutputSerializer, auth=[])
     def get(self, request: Request) -> Response:
         return Response({"version": API_VERSION, "manager": MANAGER_VERSION})
-
-
-class AnnouncementView(APIView):
-    @extend_schema_serializer(component_name="AnnouncementOutput")
-    class OutputSerializer(serializers.Serializer):
-        enabled = serializers.BooleanField()
-        message = serializers.CharField(allow_blank=True)
-
-    @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request) -> Response:
-        message = get_config().announcement
-        return Response({"enabled": bool(message), "message": message})
 
 
 class AuthEchoView(APIView):
@@ -108,3 +98,40 @@ class AuthorizeView(APIView):
             }
         )
         return Response({"data": output.data})
+
+
+class UpdatePasswordNoAuthView(APIView):
+    """`POST /auth/update-password-no-auth` (unsigned): domain, e-mail, current and new password;
+    the body is encrypted (`X-BackendAI-Encoded: true`) when the client talks plain http."""
+
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+
+    @extend_schema_serializer(component_name="UpdatePasswordNoAuthInput")
+    class InputSerializer(serializers.Serializer):
+        domain = serializers.CharField(max_length=64)
+        username = serializers.CharField(max_length=256)
+        current_password = serializers.CharField(max_length=256, trim_whitespace=False)
+        new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer(
+            "UpdatePasswordNoAuthOutput", {"password_changed_at": serializers.DateTimeField()}
+        ),
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        encoded = request.headers.get("X-BackendAI-Encoded", "").lower() == "true"
+        body = encoded_body_json(request._request) if encoded else request.data
+        serializer = self.InputSerializer(data=body)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        changed_at = user_password_update_no_auth(
+            domain_name=data["domain"],
+            email=data["username"],
+            current_password=data["current_password"],
+            new_password=data["new_password"],
+            client=request.META.get("REMOTE_ADDR", "unknown"),
+        )
+        return Response({"password_changed_at": changed_at.isoformat()})

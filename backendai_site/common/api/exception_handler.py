@@ -27,6 +27,8 @@ from backendai_site.common.errors import (
 log = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# The exception behind a 5xx answer, left on the Django request for the error log's middleware.
+UNHANDLED_EXCEPTION_ATTR = "bai_unhandled_exception"
 
 STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.INVALID: 400,
@@ -95,6 +97,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     status = problem_status(error)
     if status >= 500:
         log.exception("unhandled API error", exc_info=exc)
+        request = context.get("request")
+        if request is not None:
+            setattr(getattr(request, "_request", request), UNHANDLED_EXCEPTION_ATTR, exc)
     response = Response(error.as_problem(), status=status, content_type=PROBLEM_CONTENT_TYPE)
     _add_retry_after(response, exc, error)
     return response

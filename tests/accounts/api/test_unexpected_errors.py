@@ -24,7 +24,7 @@ class TestUnexpectedErrors:
         signed_get: Callable[..., Any],
         user_credentials: Credentials,
     ) -> None:
-        monkeypatch.setattr("backendai_site.accounts.api.views.get_config", _boom)
+        monkeypatch.setattr("backendai_site.manager.api.views.announcement_get", _boom)
 
         response = signed_get(user_credentials, "/manager/announcement")
 
