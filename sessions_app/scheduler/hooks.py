@@ -7,7 +7,7 @@
 
 Callbacks run after the pass's transaction committed, in registration order; one that raises is
 logged and does not stop the others (the sessions stay SCHEDULED, and the coordinator starts
-retry them).
+them after `coordinator.scheduled_timeout`).
 """
 
 from __future__ import annotations
