@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
 
 from backendai_site.celery_schedule import beat_schedule, task_routes
 from backendai_site.config import BASE_DIR, get_config
@@ -32,7 +33,17 @@ def _database_from_url(url: str) -> dict[str, Any]:
         "PORT": str(params.get("port", "")),
         # A connection pool per process (psycopg_pool): under ASGI every request runs in its own
         # thread, so Django's persistent connections (CONN_MAX_AGE) would leak one per thread.
-        "OPTIONS": {**options, "pool": {"min_size": 1, "max_size": 16, "timeout": 10}},
+        # `check`: a pooled connection is tested before it is lent, so connections broken by a
+        # database restart are replaced instead of failing the next requests.
+        "OPTIONS": {
+            **options,
+            "pool": {
+                "min_size": 1,
+                "max_size": 16,
+                "timeout": 10,
+                "check": ConnectionPool.check_connection,
+            },
+        },
         "CONN_MAX_AGE": 0,
         "TEST": {"NAME": "test_backendai"},
     }
@@ -77,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backendai_site.common.middleware.RateLimitHeadersMiddleware",
+    "backendai_site.common.middleware.DatabaseUnavailableMiddleware",
     # last, as django-axes asks: it turns a lockout raised by the login view into a response
     "axes.middleware.AxesMiddleware",
 ]
