@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool
 
 from backendai_site.celery_schedule import beat_schedule, task_routes
 from backendai_site.config import BASE_DIR, get_config
@@ -33,18 +32,11 @@ def _database_from_url(url: str) -> dict[str, Any]:
         "PORT": str(params.get("port", "")),
         # A connection pool per process (psycopg_pool): under ASGI every request runs in its own
         # thread, so Django's persistent connections (CONN_MAX_AGE) would leak one per thread.
-        # `check`: a pooled connection is tested before it is lent, so connections broken by a
-        # database restart are replaced instead of failing the next requests.
-        "OPTIONS": {
-            **options,
-            "pool": {
-                "min_size": 1,
-                "max_size": 16,
-                "timeout": 10,
-                "check": ConnectionPool.check_connection,
-            },
-        },
+        "OPTIONS": {**options, "pool": {"min_size": 1, "max_size": 16, "timeout": 10}},
         "CONN_MAX_AGE": 0,
+        # With the pool, Django has psycopg_pool test a connection before lending it, so the
+        # connections a database restart broke are replaced instead of failing requests.
+        "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": "test_backendai"},
     }
 
