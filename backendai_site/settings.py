@@ -34,6 +34,9 @@ def _database_from_url(url: str) -> dict[str, Any]:
         # thread, so Django's persistent connections (CONN_MAX_AGE) would leak one per thread.
         "OPTIONS": {**options, "pool": {"min_size": 1, "max_size": 16, "timeout": 10}},
         "CONN_MAX_AGE": 0,
+        # With the pool, Django has psycopg_pool test a connection before lending it, so the
+        # connections a database restart broke are replaced instead of failing requests.
+        "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": "test_backendai"},
     }
 
@@ -80,6 +83,7 @@ MIDDLEWARE = [
     "backendai_site.common.middleware.RateLimitHeadersMiddleware",
     # records every 5xx answer in the error log (`GET /logs/error`)
     "backendai_site.manager.middleware.ServerErrorLogMiddleware",
+    "backendai_site.common.middleware.DatabaseUnavailableMiddleware",
     # last, as django-axes asks: it turns a lockout raised by the login view into a response
     "axes.middleware.AxesMiddleware",
 ]

@@ -171,6 +171,14 @@ class ServiceUnavailable(BackendError):
     title = "A backing service is unavailable."
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached (restarting, failing over): retry after `retry_after`."""
+
+    error_type = "database-unavailable"
+    title = "The database is temporarily unavailable; retry shortly."
+    retry_after: ClassVar[int] = 5
+
+
 class InvalidResourceSlot(InvalidAPIParameters):
     """A resource amount or slot name that cannot be understood."""
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from backendai_site.common.api.exception_handler import problem_response
-from backendai_site.common.errors import InvalidAPIParameters
+from backendai_site.common.api.exception_handler import is_database_unreachable, problem_response
+from backendai_site.common.errors import DatabaseUnavailable, InvalidAPIParameters
 from backendai_site.common.ratelimit import RateLimitState
 
 RATE_LIMIT_ATTR = "bai_rate_limit"
@@ -45,3 +45,20 @@ class RefuseNulMiddleware:
                 InvalidAPIParameters("The URL path or query contains a NUL byte.")
             )
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view outside DRF (the admin, plain Django views) that fails because the database is
+    unreachable answers 503 `database-unavailable` with `Retry-After`, like the API views do
+    through the DRF exception handler, instead of a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unreachable(exception):
+            return problem_response(DatabaseUnavailable())
+        return None

@@ -1,5 +1,6 @@
 """`POST /admin/gql` (and `/admin/graphql`): signed like every API call; GraphQL errors come back
-with HTTP 200 in `errors`, as the official client expects. A request is parsed and validated
+with HTTP 200 in `errors`, as the official client expects, except an unreachable database: that
+is the API's 503 `database-unavailable`, as for every other view. A request is parsed and validated
 within the bounds of `limits.py` (depth, aliases, cost, size) before anything is resolved."""
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backendai_site.common.errors import InvalidAPIParameters
+from backendai_site.common.api.exception_handler import is_database_unreachable
+from backendai_site.common.errors import DatabaseUnavailable, InvalidAPIParameters
 
 from .limits import query_parse, validation_rules
 from .schema import schema
@@ -41,6 +43,8 @@ class GraphQLView(APIView):
             variable_values=variables,
         )
         assert isinstance(result, ExecutionResult)  # no async resolvers in this schema
+        if any(is_database_unreachable(error.original_error) for error in result.errors or ()):
+            raise DatabaseUnavailable()
         payload["data"] = result.data
         if result.errors:
             payload["errors"] = [_error(error) for error in result.errors]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import Callable
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from backendai_site.common.api.exception_handler import UNHANDLED_EXCEPTION_ATTR
 
 from .services import error_log_record_server_error
+
+log = logging.getLogger(__name__)
 
 
 class ServerErrorLogMiddleware:
@@ -25,7 +29,13 @@ class ServerErrorLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if response.status_code >= 500:
-            self._record(request, response.status_code)
+            try:
+                self._record(request, response.status_code)
+            except DatabaseError:  # the database itself is away: the answer stands, unlogged
+                log.warning(
+                    "server error not recorded: database unavailable",
+                    extra={"path": request.path, "status": response.status_code},
+                )
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:

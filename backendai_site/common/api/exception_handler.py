@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from typing import Any
 
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from rest_framework import exceptions as drf_exceptions
@@ -15,6 +17,7 @@ from backendai_site.common.errors import (
     PROBLEM_TYPE_BASE,
     AuthorizationFailed,
     BackendError,
+    DatabaseUnavailable,
     ErrorKind,
     InvalidAPIParameters,
     MethodNotAllowed,
@@ -75,6 +78,39 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+# SQLSTATEs of a server that is going away or not accepting connections yet
+_UNREACHABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def is_database_unreachable(exc: BaseException | None) -> bool:
+    """Whether `exc` says the database cannot be reached (down, restarting, connection lost),
+    as opposed to a query that failed on a working server (a lock or statement timeout)."""
+    match exc:
+        case InterfaceError():
+            return True
+        case OperationalError():
+            # a connection-level failure has no SQLSTATE (refused, reset, pool timeout) or one
+            # of class 08 (connection exception) or a server shutting down
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            return (
+                sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNREACHABLE_SQLSTATES
+            )
+    return False
+
+
+def database_answers() -> bool:
+    """Whether this thread can reach the database right now (a round trip, then let go)."""
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+    finally:
+        connection.close()
+
+
 def to_backend_error(exc: BaseException) -> BackendError:
     """Translate any exception into the domain error that describes it to a client."""
     match exc:
@@ -84,6 +120,8 @@ def to_backend_error(exc: BaseException) -> BackendError:
             return NotFound()
         case drf_exceptions.APIException():
             return _from_drf(exc)
+        case _ if is_database_unreachable(exc):
+            return DatabaseUnavailable()
     return BackendError()
 
 
@@ -95,7 +133,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error, known or not, as problem+json."""
     error = to_backend_error(exc)
     status = problem_status(error)
-    if status >= 500:
+    if isinstance(error, DatabaseUnavailable):
+        log.warning("database unavailable", extra={"error": str(exc)})
+    elif status >= 500:
         log.exception("unhandled API error", exc_info=exc)
         request = context.get("request")
         if request is not None:
@@ -106,7 +146,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
 
 def _add_retry_after(response: HttpResponseBase, exc: BaseException, error: BackendError) -> None:
-    """`Retry-After` on every 429 (RFC 6585): the known wait, else one second."""
+    """`Retry-After` on every 429 (RFC 6585): the known wait, else one second; on a 503 whose
+    cause passes by itself (the database restarting), the error's own estimate."""
+    if isinstance(error, DatabaseUnavailable):
+        response["Retry-After"] = str(error.retry_after)
+        return
     if problem_status(error) != 429:
         return
     wait: float | None = None
@@ -131,6 +175,13 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Json
 
 
 def handler500(request: HttpRequest) -> JsonResponse:
+    """An error no view handled (a middleware's, say): 503 when the database is what failed.
+
+    Under ASGI Django calls this outside the `except` that caught the error, so when the error
+    itself is not at hand the database is asked directly."""
+    exc = sys.exception()
+    if is_database_unreachable(exc) or (exc is None and not database_answers()):
+        return problem_response(DatabaseUnavailable())
     return problem_response(BackendError())
 
 
