@@ -88,6 +88,22 @@ def _create_response_body(
     }
 
 
+async def _create_and_respond(keypair: KeyPair, create: SessionCreateRequest) -> HttpResponse:
+    """Enqueue, wait for RUNNING unless enqueue-only, answer as the reference does."""
+    result = await sync_to_async(session_enqueue)(requester=keypair, request=create)
+    session_id = result.session.pk
+    timed_out = False
+    if result.created and not create.enqueue_only:
+        await release_db_connection()
+        status = await session_wait_settled(session_id, create.max_wait_seconds or None)
+        settled = status in SessionStatus.running() | SessionStatus.dead()
+        timed_out = not settled
+    body = await sync_to_async(_create_response_body)(
+        session_id, result.created, timed_out, result.created and create.enqueue_only
+    )
+    return JsonResponse(body, status=201 if result.created else 200)
+
+
 @csrf_exempt
 async def session_collection(request: HttpRequest) -> HttpResponse:
     """`/session`: POST creates (and waits unless enqueueOnly), GET lists."""
@@ -101,20 +117,9 @@ async def session_collection(request: HttpRequest) -> HttpResponse:
     try:
         keypair = await sync_to_async(keypair_from_signed_request)(request)
         create = _create_request(_parse_json(request))
-        result = await sync_to_async(session_enqueue)(requester=keypair, request=create)
-        session_id = result.session.pk
-        timed_out = False
-        if result.created and not create.enqueue_only:
-            await release_db_connection()
-            status = await session_wait_settled(session_id, create.max_wait_seconds or None)
-            settled = status in SessionStatus.running() | SessionStatus.dead()
-            timed_out = not settled
-        body = await sync_to_async(_create_response_body)(
-            session_id, result.created, timed_out, result.created and create.enqueue_only
-        )
+        return await _create_and_respond(keypair, create)
     except BackendError as exc:
         return problem_response(exc)
-    return JsonResponse(body, status=201 if result.created else 200)
 
 
 def _sse(event: str, data: dict[str, Any] | str) -> bytes:
