@@ -32,6 +32,7 @@ from sessions_app.schemas import SessionCreateRequest
 from sessions_app.selectors import session_get_by_ref
 from sessions_app.services.enqueue import session_enqueue
 from sessions_app.services.events import session_channel, session_replay_key
+from sessions_app.services.from_template import session_body_from_template
 from sessions_app.services.waiting import release_db_connection, session_wait_settled
 
 from .serializers import service_ports_of
@@ -118,6 +119,21 @@ async def session_collection(request: HttpRequest) -> HttpResponse:
         keypair = await sync_to_async(keypair_from_signed_request)(request)
         create = _create_request(_parse_json(request))
         return await _create_and_respond(keypair, create)
+    except BackendError as exc:
+        return problem_response(exc)
+
+
+@csrf_exempt
+async def session_create_from_template(request: HttpRequest) -> HttpResponse:
+    """`POST /session/_/create-from-template`: the template's fields, overridden by the
+    request's, then the same validation, enqueue and wait as `POST /session`."""
+    if request.method != "POST":
+        return problem_response(MethodNotAllowed(f'Method "{request.method}" not allowed.'))
+    try:
+        keypair = await sync_to_async(keypair_from_signed_request)(request)
+        raw = _parse_json(request)
+        body = await sync_to_async(session_body_from_template)(requester=keypair, body=raw)
+        return await _create_and_respond(keypair, _create_request(body))
     except BackendError as exc:
         return problem_response(exc)
 
