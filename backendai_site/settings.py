@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "agents_app",
     "sessions_app",
     "storage_app",
+    "templates_app",
     "proxy_app",
 ]
 

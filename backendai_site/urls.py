@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("sessions_app.api.urls")),
     path("", include("proxy_app.urls")),
     path("", include("storage_app.api.urls")),
+    path("", include("templates_app.api.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

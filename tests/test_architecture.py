@@ -30,7 +30,7 @@ SCRIPT_PACKAGES = frozenset({"bench"})
 LAYERS = (
     "proxy_app",
     "sessions_app",
-    "agents_app|storage_app",
+    "agents_app|storage_app|templates_app",
     "backendai_site.accounts",
     "backendai_site.common",
 )

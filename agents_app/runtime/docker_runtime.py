@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from agents_app.kernel_runner import RUNNER_PATH
 from agents_app.kernel_runner.client import wait_runner_ready
 
+from .dotfiles import dotfiles_write
 from .errors import (
     FileAccessError,
     ImageNotFound,
@@ -424,6 +425,9 @@ class DockerRuntime:
             p for sp in service_ports if not sp.runner_served for p in sp.container_ports
         ]
         scratch = self._prepare_scratch(spec.kernel_id)
+        dotfiles_write(
+            scratch, spec.dotfiles, uid=self.config.kernel_uid, gid=self.config.kernel_gid
+        )
         environ = {
             **spec.environ,
             "HOME": CONTAINER_WORKDIR,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 LABEL_KERNEL_ID = "ai.backend.kernel-id"
 LABEL_SESSION_ID = "ai.backend.session-id"
@@ -48,6 +49,42 @@ class Mount(BaseModel):
     host_path: str
     container_path: str
     read_only: bool = False
+
+
+# A kernel's dotfiles travel in its environment under this name (a JSON list of KernelDotfile)
+# from the session's create to the runtime, which takes them out before the container starts
+# (KernelSpec below) and writes them into the home folder: design note 0012.
+DOTFILES_ENVIRON_KEY = "BAI_DOTFILES"
+_rx_control = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class KernelDotfile(BaseModel):
+    """One file for the kernel's home: `path` relative to /home/work, `mode` its permission."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str = Field(min_length=1, max_length=255)
+    data: str
+    mode: int = Field(ge=0, le=0o777)
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        parts = value.split("/")
+        if value.startswith("/") or _rx_control.search(value) or {"", ".", ".."} & set(parts):
+            raise ValueError("a dotfile path is relative, without '', '.' or '..' components")
+        return value
+
+
+_DOTFILES = TypeAdapter(list[KernelDotfile])
+
+
+def dotfiles_environ_value(dotfiles: list[KernelDotfile]) -> str:
+    return _DOTFILES.dump_json(dotfiles).decode()
+
+
+def dotfiles_from_environ_value(raw: str) -> list[KernelDotfile]:
+    return _DOTFILES.validate_json(raw)
 
 
 class ServicePort(BaseModel):
@@ -122,6 +159,16 @@ class KernelSpec(BaseModel):
     # The session's startup command. Batch sessions: the manager runs it through the runner once
     # the session is RUNNING; the container carries it as BACKENDAI_STARTUP_COMMAND.
     startup_command: str = ""
+    # Written into the home folder before the container starts (so before the bootstrap
+    # script), owned by the kernel's user; taken out of `environ` when carried there.
+    dotfiles: list[KernelDotfile] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dotfiles_out_of_environ(self) -> Self:
+        carried = self.environ.pop(DOTFILES_ENVIRON_KEY, None)
+        if carried is not None and not self.dotfiles:
+            self.dotfiles = dotfiles_from_environ_value(carried)
+        return self
 
     @field_validator("cpu_set")
     @classmethod

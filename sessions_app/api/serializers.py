@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from sessions_app.models import Kernel, Session
 from sessions_app.selectors import KERNEL_LIST_FIELDS, SESSION_LIST_FIELDS
+from sessions_app.services.dotfiles import environ_for_display
 from sessions_app.services.idle import session_idle_checks
 
 
@@ -186,7 +187,7 @@ def session_row_output(
         "clusterSize": row["cluster_size"],
         "requestedSlots": row["requested_slots"],
         "occupyingSlots": row["occupying_slots"],
-        "environ": row["environ"],
+        "environ": environ_for_display(row["environ"] or {}),
         "tag": row["tag"],
         "startsAt": _iso(row["starts_at"]),
         "creationTime": _iso(row["created_at"]),

@@ -32,6 +32,7 @@ from sessions_app.schemas import SessionCreateRequest
 from sessions_app.selectors import session_get_by_ref
 from sessions_app.services.enqueue import session_enqueue
 from sessions_app.services.events import session_channel, session_replay_key
+from sessions_app.services.from_template import session_body_from_template
 from sessions_app.services.waiting import release_db_connection, session_wait_settled
 
 from .serializers import service_ports_of
@@ -88,6 +89,22 @@ def _create_response_body(
     }
 
 
+async def _create_and_respond(keypair: KeyPair, create: SessionCreateRequest) -> HttpResponse:
+    """Enqueue, wait for RUNNING unless enqueue-only, answer as the reference does."""
+    result = await sync_to_async(session_enqueue)(requester=keypair, request=create)
+    session_id = result.session.pk
+    timed_out = False
+    if result.created and not create.enqueue_only:
+        await release_db_connection()
+        status = await session_wait_settled(session_id, create.max_wait_seconds or None)
+        settled = status in SessionStatus.running() | SessionStatus.dead()
+        timed_out = not settled
+    body = await sync_to_async(_create_response_body)(
+        session_id, result.created, timed_out, result.created and create.enqueue_only
+    )
+    return JsonResponse(body, status=201 if result.created else 200)
+
+
 @csrf_exempt
 async def session_collection(request: HttpRequest) -> HttpResponse:
     """`/session`: POST creates (and waits unless enqueueOnly), GET lists."""
@@ -101,20 +118,24 @@ async def session_collection(request: HttpRequest) -> HttpResponse:
     try:
         keypair = await sync_to_async(keypair_from_signed_request)(request)
         create = _create_request(_parse_json(request))
-        result = await sync_to_async(session_enqueue)(requester=keypair, request=create)
-        session_id = result.session.pk
-        timed_out = False
-        if result.created and not create.enqueue_only:
-            await release_db_connection()
-            status = await session_wait_settled(session_id, create.max_wait_seconds or None)
-            settled = status in SessionStatus.running() | SessionStatus.dead()
-            timed_out = not settled
-        body = await sync_to_async(_create_response_body)(
-            session_id, result.created, timed_out, result.created and create.enqueue_only
-        )
+        return await _create_and_respond(keypair, create)
     except BackendError as exc:
         return problem_response(exc)
-    return JsonResponse(body, status=201 if result.created else 200)
+
+
+@csrf_exempt
+async def session_create_from_template(request: HttpRequest) -> HttpResponse:
+    """`POST /session/_/create-from-template`: the template's fields, overridden by the
+    request's, then the same validation, enqueue and wait as `POST /session`."""
+    if request.method != "POST":
+        return problem_response(MethodNotAllowed(f'Method "{request.method}" not allowed.'))
+    try:
+        keypair = await sync_to_async(keypair_from_signed_request)(request)
+        raw = _parse_json(request)
+        body = await sync_to_async(session_body_from_template)(requester=keypair, body=raw)
+        return await _create_and_respond(keypair, _create_request(body))
+    except BackendError as exc:
+        return problem_response(exc)
 
 
 def _sse(event: str, data: dict[str, Any] | str) -> bytes:

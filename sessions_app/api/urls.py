@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .streams import session_collection, session_events
+from .streams import session_collection, session_create_from_template, session_events
 from .views import (
     SessionDependencyGraphView,
     SessionDetailView,
@@ -23,6 +23,11 @@ from .views_exec import (
 
 urlpatterns = [
     path("session", session_collection, name="session-collection"),
+    path(
+        "session/_/create-from-template",
+        session_create_from_template,
+        name="session-create-from-template",
+    ),
     path("session/<str:ref>", SessionDetailView.as_view(), name="session-detail"),
     path("session/<str:ref>/rename", SessionRenameView.as_view(), name="session-rename"),
     path("session/<str:ref>/logs", SessionLogsView.as_view(), name="session-logs"),

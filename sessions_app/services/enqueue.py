@@ -56,6 +56,7 @@ from sessions_app.selectors import owner_keypair_resolve
 from storage_app.services.mounts import session_mounts_resolve
 
 from .callbacks import callback_url_check
+from .dotfiles import session_environ_with_dotfiles
 from .events import session_event_publish
 
 log = logging.getLogger(__name__)
@@ -381,7 +382,9 @@ def _write_session(
         batch_timeout=request.batch_timeout,
         starts_at=starts_at,
         callback_url=request.callback_url or "",
-        environ=config.environ,
+        environ=session_environ_with_dotfiles(
+            environ=config.environ, owner=owner, project=project, mounts=mounts
+        ),
         mounts=mounts,
         preopen_ports=config.preopen_ports or [],
     )
