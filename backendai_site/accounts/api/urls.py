@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from .session_views import ServerLoginView, ServerLogoutView, UpdatePasswordView
 from .views import (
     AnnouncementView,
     AuthEchoView,
@@ -11,8 +12,10 @@ from .views import (
 
 urlpatterns = [
     path("", VersionView.as_view(), name="api-version"),
-    path("func/", VersionView.as_view(), name="api-version-session-mode"),
     path("manager/announcement", AnnouncementView.as_view(), name="announcement"),
     path("auth", AuthEchoView.as_view(), name="auth-echo"),
     path("auth/authorize", AuthorizeView.as_view(), name="auth-authorize"),
+    path("auth/update-password", UpdatePasswordView.as_view(), name="auth-update-password"),
+    path("server/login", ServerLoginView.as_view(), name="server-login"),
+    path("server/logout", ServerLogoutView.as_view(), name="server-logout"),
 ]
