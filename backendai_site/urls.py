@@ -4,12 +4,16 @@ the admin console under /admin/, OpenAPI under /api/."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backendai_site.graphql.views import GraphQLView
 
-urlpatterns = [
+# The API the official client calls. It is served twice: at the root for HMAC-signed requests,
+# and under `/func/` (namespace `func`) for session-mode clients, whose requests carry the web
+# session of `POST /server/login` instead of a signature (COMPAT.md 2.8; `GET /func/` is the
+# version probe). Authentication decides per request (`accounts/authentication.py`).
+api_urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("backendai_site.accounts.api.urls")),
     path("", include("backendai_site.manager.api.urls")),
     path("", include("agents_app.api.urls")),
@@ -19,6 +23,11 @@ urlpatterns = [
     path("", include("proxy_app.urls")),
     path("", include("storage_app.api.urls")),
     path("", include("templates_app.api.urls")),
+]
+
+urlpatterns = [
+    *api_urlpatterns,
+    path("func/", include((api_urlpatterns, "func"))),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

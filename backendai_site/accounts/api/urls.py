@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from .session_views import ServerLoginView, ServerLogoutView, UpdatePasswordView
 from .views import (
     AuthEchoView,
     AuthorizeView,
@@ -11,7 +12,6 @@ from .views import (
 
 urlpatterns = [
     path("", VersionView.as_view(), name="api-version"),
-    path("func/", VersionView.as_view(), name="api-version-session-mode"),
     path("auth", AuthEchoView.as_view(), name="auth-echo"),
     path("auth/authorize", AuthorizeView.as_view(), name="auth-authorize"),
     path(
@@ -19,4 +19,7 @@ urlpatterns = [
         UpdatePasswordNoAuthView.as_view(),
         name="auth-update-password-no-auth",
     ),
+    path("auth/update-password", UpdatePasswordView.as_view(), name="auth-update-password"),
+    path("server/login", ServerLoginView.as_view(), name="server-login"),
+    path("server/logout", ServerLogoutView.as_view(), name="server-logout"),
 ]

@@ -192,6 +192,26 @@ def verify_signed_parts(
     if not signatures_match(expected, header.signature):
         log.info("signature mismatch", extra={"access_key": header.access_key})
         raise AuthorizationFailed("Signature mismatch.")
+    return VerifiedRequest(keypair=keypair, rate_limit=keypair_request_count(keypair))
+
+
+def verify_session_keypair(*, access_key: str, user_id: object) -> VerifiedRequest:
+    """The keypair a session-mode login (`/server/login`) bound to a web session: it must still
+    be active and belong to the session's (active) user; the request counts against its rate
+    limit like a signed one."""
+    keypair = _keypair_for_auth(access_key)
+    if (
+        keypair is None
+        or keypair.user_id != user_id
+        or not keypair.is_active
+        or not keypair.user.is_active
+    ):
+        raise AuthorizationFailed("The login session's keypair is gone or inactive; log in again.")
+    return VerifiedRequest(keypair=keypair, rate_limit=keypair_request_count(keypair))
+
+
+def keypair_request_count(keypair: KeyPair) -> RateLimitState:
+    """Count one request against the keypair's rolling limit (and record `last_used`)."""
     # One Redis round trip: count the hit and, within the limit, take the once-a-minute mark
     # that decides whether this request records `last_used`.
     state, first_use = rolling_hit_and_mark(
@@ -203,7 +223,7 @@ def verify_signed_parts(
     )
     if first_use:
         keypair_mark_used(access_key=keypair.access_key)
-    return VerifiedRequest(keypair=keypair, rate_limit=state)
+    return state
 
 
 def rate_limit_check(state: RateLimitState) -> None:

@@ -63,3 +63,9 @@ def add_error_responses(result: dict[str, Any], **_: Any) -> dict[str, Any]:
                 responses.setdefault(str(code), _problem(code))
             responses["429"].setdefault("headers", _problem(429)["headers"])
     return result
+
+
+def drop_session_mode_copies(endpoints: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Preprocessing hook: `/func/...` repeats the whole API for session-mode clients (cookie
+    instead of signature, COMPAT.md 2.8); the schema documents each operation once."""
+    return [endpoint for endpoint in endpoints if not str(endpoint[0]).startswith("/func/")]
