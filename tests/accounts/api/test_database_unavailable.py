@@ -36,7 +36,7 @@ class TestDatabaseUnavailable:
         user_credentials: Credentials,
     ) -> None:
         refused = psycopg.OperationalError("connection refused")
-        monkeypatch.setattr("backendai_site.accounts.api.views.get_config", _raiser(refused))
+        monkeypatch.setattr("backendai_site.manager.api.views.announcement_get", _raiser(refused))
 
         response = signed_get(user_credentials, "/manager/announcement")
 
@@ -52,7 +52,9 @@ class TestDatabaseUnavailable:
         user_credentials: Credentials,
     ) -> None:
         lock_timeout = psycopg.errors.LockNotAvailable("could not obtain lock")
-        monkeypatch.setattr("backendai_site.accounts.api.views.get_config", _raiser(lock_timeout))
+        monkeypatch.setattr(
+            "backendai_site.manager.api.views.announcement_get", _raiser(lock_timeout)
+        )
 
         response = signed_get(user_credentials, "/manager/announcement")
 
