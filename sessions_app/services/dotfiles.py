@@ -1,7 +1,7 @@
 """The dotfiles a new session's kernels receive (templates_app owns them; the runtime writes
 them): chosen when the session is created, user over project over domain, and carried to the
 agent in the session's environment under `DOTFILES_ENVIRON_KEY`, which the runtime takes out
-before the container starts (design note 0012). A dotfile inside a folder mount is skipped: the
+before the container starts. A dotfile inside a folder mount is skipped: the
 folder would hide it (and writing into a shared folder is not the dotfile's business)."""
 
 from __future__ import annotations
