@@ -11,22 +11,11 @@ from typing import Any
 import pytest
 
 from backendai_site.accounts.enums import UserRole
-from sessions_app.models import Session
-from sessions_app.schemas import SessionCreateRequest
-from sessions_app.services.enqueue import session_enqueue
 from tests.factories.world import ComputeWorld, make_member
 from tests.helpers.credentials import Credentials
+from tests.helpers.sessions import enqueue
 
 pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
-
-
-def enqueue(creds: Credentials, name: str) -> Session:
-    return session_enqueue(
-        requester=creds.keypair,
-        request=SessionCreateRequest.model_validate(
-            {"image": "python", "name": name, "enqueueOnly": True}
-        ),
-    ).session
 
 
 def output(result: Any) -> str:

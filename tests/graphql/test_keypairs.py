@@ -9,11 +9,10 @@ import pytest
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import Domain, KeyPair
 from backendai_site.accounts.services import keypair_issue, keypair_secret, user_create
-from sessions_app.schemas import SessionCreateRequest
-from sessions_app.services.enqueue import session_enqueue
 from tests.factories.world import ComputeWorld, make_member
 from tests.helpers.credentials import Credentials
 from tests.helpers.gql import gql
+from tests.helpers.sessions import enqueue
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +34,6 @@ def far(world: ComputeWorld) -> Credentials:
     user = user_create(email="far@example.com", password="pw-123456", domain=domain)
     issued = keypair_issue(user=user)
     return Credentials(user=user, keypair=issued.keypair, secret_key=issued.secret_key)
-
-
-def enqueue(creds: Credentials, name: str) -> None:
-    session_enqueue(
-        requester=creds.keypair,
-        request=SessionCreateRequest.model_validate(
-            {"image": "python", "name": name, "enqueueOnly": True}
-        ),
-    )
 
 
 class TestKeypairList:

@@ -5,12 +5,9 @@ from __future__ import annotations
 import pytest
 
 from backendai_site.accounts.enums import UserRole
-from sessions_app.models import Session
-from sessions_app.schemas import SessionCreateRequest
-from sessions_app.services.enqueue import session_enqueue
 from tests.factories.world import ComputeWorld, make_member
-from tests.helpers.credentials import Credentials
 from tests.helpers.gql import gql
+from tests.helpers.sessions import enqueue
 
 pytestmark = pytest.mark.django_db
 
@@ -19,15 +16,6 @@ LIST = """query($limit:Int!, $offset:Int!, $filter: String, $order: String) {
   items { name priority } total_count } }"""
 MODIFY = """mutation($input: ModifyComputeSessionInput!) { modify_compute_session(input: $input) {
   item { name priority } clientMutationId } }"""
-
-
-def enqueue(creds: Credentials, name: str) -> Session:
-    return session_enqueue(
-        requester=creds.keypair,
-        request=SessionCreateRequest.model_validate(
-            {"image": "python", "name": name, "enqueueOnly": True}
-        ),
-    ).session
 
 
 class TestSessionFilter:

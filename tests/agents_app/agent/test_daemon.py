@@ -160,35 +160,45 @@ class TestKernelsEndingByThemselves:
         assert "k1" not in backend.containers
 
     def test_capacity_is_free_before_the_end_is_reported(
-        self, daemon: AgentDaemon, backend: InMemoryBackend, sender: RecordingSender
+        self, agent_config: AgentConfig, backend: InMemoryBackend
     ) -> None:
         """The manager releases capacity on `kernel_terminated` and may place a new kernel at
         once: by then the container must be gone and its CPUs free on the agent."""
+        sender = SenderProbingOnEnd(backend)
+        daemon = AgentDaemon(config=agent_config, runtime=backend, sender=sender, replier=None)
+        sender.daemon = daemon
         daemon.handle("create_kernel", create_payload(resources={"cpu": "2", "mem": "1024"}))
         backend.kill("k1", exit_code=0)
-        seen_at_report: list[tuple[bool, bool, list[str]]] = []
-        record = sender.send
-
-        def send_and_look(event: str, payload: Any) -> None:
-            if event == "kernel_terminated":
-                probe = RecordingSender()
-                probing = AgentDaemon(
-                    config=daemon.config, runtime=backend, sender=probe, replier=None
-                )
-                probing.plugins = daemon.plugins
-                probing.handle(
-                    "create_kernel", create_payload("k2", resources={"cpu": "2", "mem": "1024"})
-                )
-                seen_at_report.append(
-                    ("k1" in backend.containers, "k1" in daemon.kernels, probe.names())
-                )
-            record(event, payload)
-
-        sender.send = send_and_look  # type: ignore[method-assign]
 
         daemon.check_kernels()
 
-        assert seen_at_report == [(False, False, ["kernel_started"])]
+        assert sender.seen_at_report == [(False, False, ["kernel_started"])]
+
+
+class SenderProbingOnEnd(RecordingSender):
+    """On `kernel_terminated`, looks whether the kernel is still there and whether a kernel
+    needing all the CPUs can start (through a second daemon sharing the allocations)."""
+
+    def __init__(self, backend: InMemoryBackend) -> None:
+        super().__init__()
+        self.backend = backend
+        self.daemon: AgentDaemon | None = None
+        self.seen_at_report: list[tuple[bool, bool, list[str]]] = []
+
+    def send(self, event: str, payload: Any) -> None:
+        if event == "kernel_terminated" and self.daemon is not None:
+            probe = RecordingSender()
+            probing = AgentDaemon(
+                config=self.daemon.config, runtime=self.backend, sender=probe, replier=None
+            )
+            probing.plugins = self.daemon.plugins
+            probing.handle(
+                "create_kernel", create_payload("k2", resources={"cpu": "2", "mem": "1024"})
+            )
+            self.seen_at_report.append(
+                ("k1" in self.backend.containers, "k1" in self.daemon.kernels, probe.names())
+            )
+        super().send(event, payload)
 
 
 class TestRecovery:

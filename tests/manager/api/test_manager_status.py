@@ -12,22 +12,12 @@ from backendai_site.manager.enums import ManagerStatus
 from backendai_site.manager.selectors import manager_is_frozen
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Session
-from sessions_app.schemas import SessionCreateRequest
-from sessions_app.services.enqueue import session_enqueue
 from tests.factories.world import ComputeWorld
 from tests.helpers.api import api_call, problem_type
 from tests.helpers.credentials import Credentials
+from tests.helpers.sessions import enqueue
 
 pytestmark = pytest.mark.django_db
-
-
-def enqueue(creds: Credentials, name: str) -> Session:
-    return session_enqueue(
-        requester=creds.keypair,
-        request=SessionCreateRequest.model_validate(
-            {"image": "python", "name": name, "enqueueOnly": True}
-        ),
-    ).session
 
 
 def create_over_http(client: Client, creds: Credentials, name: str) -> Any:

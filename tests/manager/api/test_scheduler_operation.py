@@ -8,26 +8,15 @@ from django.utils import timezone
 
 from agents_app.models import Agent
 from sessions_app.enums import SessionStatus
-from sessions_app.models import Session
 from sessions_app.scheduler.runner import schedule_resource_group
-from sessions_app.schemas import SessionCreateRequest
-from sessions_app.services.enqueue import session_enqueue
 from tests.factories.world import ComputeWorld, add_agent
 from tests.helpers.api import api_call, problem_type
 from tests.helpers.credentials import Credentials
+from tests.helpers.sessions import enqueue
 
 pytestmark = pytest.mark.django_db
 
 URL = "/manager/scheduler/operation"
-
-
-def enqueue(creds: Credentials, name: str) -> Session:
-    return session_enqueue(
-        requester=creds.keypair,
-        request=SessionCreateRequest.model_validate(
-            {"image": "python", "name": name, "enqueueOnly": True}
-        ),
-    ).session
 
 
 class TestSchedulerOperation:

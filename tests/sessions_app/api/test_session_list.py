@@ -9,22 +9,11 @@ from django.test.utils import CaptureQueriesContext
 
 from sessions_app.api.serializers import SessionOutputSerializer
 from sessions_app.api.views import SessionListView
-from sessions_app.models import Session
-from sessions_app.schemas import SessionCreateRequest
-from sessions_app.services.enqueue import session_enqueue
 from tests.factories.world import ComputeWorld, make_member
 from tests.helpers.credentials import Credentials, signed_headers
+from tests.helpers.sessions import enqueue
 
 pytestmark = pytest.mark.django_db
-
-
-def enqueue(creds: Credentials, name: str) -> Session:
-    return session_enqueue(
-        requester=creds.keypair,
-        request=SessionCreateRequest.model_validate(
-            {"image": "python", "name": name, "enqueueOnly": True}
-        ),
-    ).session
 
 
 def list_sessions(creds: Credentials, query: str = "") -> tuple[Any, int]:
