@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import time
 import uuid
@@ -57,12 +58,29 @@ class Stack:
     env: dict[str, str]
     tmp: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     def spawn(self, name: str, args: list[str], extra: dict[str, str] | None = None) -> None:
+        self.commands[name] = (args, dict(extra or {}))
         log = (self.tmp / f"{name}.log").open("ab")
         self.processes[name] = processes.spawn(
             args, cwd=REPO_ROOT, env={**self.env, **(extra or {})}, stdout=log, stderr=log
         )
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
+        """Signal the role's whole process group (a worker's forked beat and pool included) and
+        reap it: `kill -9` of a role as an operator's crash would do it."""
+        process = self.processes.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        return processes.stop(process, timeout=20)
+
+    def restart(self, name: str) -> None:
+        """Start the role again with the command and environment it was first spawned with."""
+        if name in self.processes:
+            self.kill(name, signal.SIGTERM)
+        args, extra = self.commands[name]
+        self.spawn(name, args, extra)
 
     def logs(self) -> str:
         return "\n".join(

@@ -44,7 +44,16 @@ def stack_redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def platform_stack(transactional_db: None, tmp_path: Path, stack_redis_url: str) -> Iterator[Stack]:
+def stack_env() -> dict[str, str]:
+    """Environment overrides for every role of `platform_stack`; a test module overrides this
+    fixture to tune timeouts (the fault tests shorten the LOST timeout, for example)."""
+    return {}
+
+
+@pytest.fixture
+def platform_stack(
+    transactional_db: None, tmp_path: Path, stack_redis_url: str, stack_env: dict[str, str]
+) -> Iterator[Stack]:
     require(shutil.which("docker") is not None, "the docker CLI is not installed")
     info = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
     require(info.returncode == 0, "the Docker engine is not running")
@@ -64,6 +73,7 @@ def platform_stack(transactional_db: None, tmp_path: Path, stack_redis_url: str)
         "BAI_LOG_JSON": "false",
         "BAI_AGENTS_LOST_TIMEOUT": "30",
         "BAI_AGENTS_SWEEP_INTERVAL": "3",
+        **stack_env,
     }
     stack = Stack(url=f"http://127.0.0.1:{port}", agent_id=agent_id, env=env, tmp=tmp_path)
     py = sys.executable
