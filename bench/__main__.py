@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import signal
 import sys
 from pathlib import Path
 
@@ -14,7 +15,14 @@ def available() -> list[str]:
     )
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # a benchmark stopped with SIGTERM (timeout, kill) unwinds like Ctrl-C, so the stacks and
+    # throwaway databases it started are torn down by their `finally` blocks
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if len(argv) < 2 or argv[1] not in available():
         print(f"usage: python -m bench <{'|'.join(available())}> [args...]", file=sys.stderr)
         return 2
