@@ -20,6 +20,7 @@ from .views_exec import (
     SessionStartServiceView,
     SessionUploadView,
 )
+from .views_history import SessionHistorySearchView
 
 urlpatterns = [
     path("session", session_collection, name="session-collection"),
@@ -54,4 +55,9 @@ urlpatterns = [
     path("session/<str:ref>/download", SessionDownloadView.as_view(), name="session-download"),
     path("session/<str:ref>/files", SessionFilesView.as_view(), name="session-files"),
     path("stream/session/<str:ref>/apps", SessionAppsView.as_view(), name="session-apps"),
+    path(
+        "scheduling-history/sessions/search",
+        SessionHistorySearchView.as_view(),
+        name="scheduling-history-sessions",
+    ),
 ]
