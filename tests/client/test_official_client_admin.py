@@ -13,6 +13,7 @@ from backendai_site.accounts.enums import UserRole, UserStatus
 from backendai_site.accounts.models import Domain, KeyPair, KeypairResourcePolicy, Project, User
 from backendai_site.accounts.services import keypair_issue, keypair_secret, user_create
 from tests.factories.agents import ImageFactory
+from tests.factories.sessions import SessionFactory
 from tests.factories.world import ComputeWorld, make_member
 from tests.helpers.credentials import Credentials
 
@@ -203,20 +204,21 @@ class TestAdminKeypairResourcePolicy:
     def test_superadmin_manages_and_others_read(
         self, run_cli: CLI, world: ComputeWorld, domain_admin: Credentials
     ) -> None:
-        cmd = ("admin", "keypair-resource-policy")
-        ok(run_cli(world.admin, *cmd, "add", "small", "--max-concurrent-sessions", "2",
-                   "--total-resource-slots", '{"cpu": "2"}'))  # fmt: skip
-        ok(run_cli(world.admin, *cmd, "update", "small", "--max-concurrent-sessions", "4"))
-        listed = ok(run_cli(domain_admin, *cmd, "list"))
-        info = ok(run_cli(world.user, *cmd, "info", "default"))
-        by_admin = refused(run_cli(domain_admin, *cmd, "add", "mine"))
+        slots = '{"cpu": "2"}'
+        ok(run_cli(world.admin, "admin", "keypair-resource-policy", "add", "small",
+                   "--max-concurrent-sessions", "2", "--total-resource-slots", slots))  # fmt: skip
+        ok(run_cli(world.admin, "admin", "keypair-resource-policy", "update", "small",
+                   "--max-concurrent-sessions", "4"))  # fmt: skip
+        listed = ok(run_cli(domain_admin, "admin", "keypair-resource-policy", "list"))
+        info = ok(run_cli(world.user, "admin", "keypair-resource-policy", "info", "default"))
+        by_admin = refused(run_cli(domain_admin, "admin", "keypair-resource-policy", "add", "mine"))
 
         assert "small" in listed and "default" in listed
         assert "default" in info
         assert "a admin may not manage resource policies" in by_admin
         assert KeypairResourcePolicy.objects.get(name="small").max_concurrent_sessions == 4
 
-        ok(run_cli(world.admin, *cmd, "delete", "small", input="y\n"))
+        ok(run_cli(world.admin, "admin", "keypair-resource-policy", "delete", "small", input="y\n"))
         assert not KeypairResourcePolicy.objects.filter(name="small").exists()
 
 
@@ -272,3 +274,26 @@ class TestAdminImage:
         assert "a user may not manage images" in by_user
         assert "Image forgotten" in forgot and "Image purged" in purged
         assert not Image.objects.filter(pk__in=[spare.pk, other.pk]).exists()
+
+
+class TestAdminSession:
+    def test_admins_list_and_inspect_sessions_of_their_scope(
+        self, run_cli: CLI, world: ComputeWorld, domain_admin: Credentials, far_user: Credentials
+    ) -> None:
+        mine = SessionFactory.create(
+            name="adm-listed", domain=world.domain, project=world.project, user=world.user.user,
+            access_key=world.user.keypair, resource_group=world.group, image=world.image,
+        )  # fmt: skip
+        listed = ok(run_cli(world.admin, "admin", "session", "list"))
+        by_domain_admin = ok(run_cli(domain_admin, "admin", "session", "list"))
+        info = ok(run_cli(world.admin, "admin", "session", "info", str(mine.pk)))
+        far = output(run_cli(far_user, "admin", "session", "info", str(mine.pk)))
+
+        assert "adm-listed" in listed and "adm-listed" in by_domain_admin
+        assert str(mine.pk) in info and "PENDING" in info
+        assert "adm-listed" not in far
+        assert "adm-listed" not in ok(run_cli(far_user, "admin", "session", "list"))
+
+    def test_admin_image_list_shows_the_catalog(self, run_cli: CLI, world: ComputeWorld) -> None:
+        listed = ok(run_cli(world.admin, "admin", "image", "list"))
+        assert "bai/python" in listed and "3.11" in listed
