@@ -10,7 +10,7 @@ from .views import (
     SessionRenameView,
     SessionStatusHistoryView,
 )
-from .views_capacity import CheckPresetsView
+from .views_capacity import CheckPresetsView, RecalculateUsageView
 from .views_exec import (
     SessionAppsView,
     SessionCompleteView,
@@ -44,6 +44,11 @@ urlpatterns = [
     ),
     path("events/session", session_events, name="session-events"),
     path("resource/check-presets", CheckPresetsView.as_view(), name="resource-check-presets"),
+    path(
+        "resource/recalculate-usage",
+        RecalculateUsageView.as_view(),
+        name="resource-recalculate-usage",
+    ),
     path("session/<str:ref>/interrupt", SessionInterruptView.as_view(), name="session-interrupt"),
     path("session/<str:ref>/complete", SessionCompleteView.as_view(), name="session-complete"),
     path(

@@ -1,4 +1,5 @@
-"""`POST /resource/check-presets`: thin view over `sessions_app.selectors_capacity`."""
+"""`POST /resource/check-presets` and `POST /resource/recalculate-usage`: thin views over
+`sessions_app.selectors_capacity` and `sessions_app.services.usage_recalculate`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from backendai_site.accounts.models import KeyPair
 from backendai_site.common.api.payloads import payload_parse
 from backendai_site.common.validation import Text64
 from sessions_app.selectors_capacity import presets_check
+from sessions_app.services.usage_recalculate import agents_usage_recalculate
 
 
 class CheckPresetsRequest(BaseModel):
@@ -34,3 +36,20 @@ class CheckPresetsView(APIView):
         return Response(
             presets_check(keypair=keypair, group=params.group, scaling_group=params.scaling_group)
         )
+
+
+class RecalculateUsageView(APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        keypair = request.auth
+        assert isinstance(keypair, KeyPair)
+        corrections = agents_usage_recalculate(actor=keypair.user)
+        return Response(
+            {
+                "corrections": [
+                    {"agent_id": c.agent_id, "slot": c.slot_name,
+                     "was": str(c.was), "now": str(c.now)}
+                    for c in corrections
+                ]
+            }
+        )  # fmt: skip

@@ -5,15 +5,19 @@ superadmin, a domain admin and a plain user, against the live ASGI server."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from agents_app.models import Agent, ContainerRegistry
+from agents_app.models import Agent, AgentResource, ContainerRegistry
 from backendai_site.accounts.enums import UserRole
 from backendai_site.manager.models import ErrorLog
 from backendai_site.manager.selectors import manager_is_frozen
-from tests.factories.world import ComputeWorld, make_member
+from sessions_app.enums import KernelStatus, SessionStatus
+from sessions_app.models import Kernel
+from tests.factories.sessions import SessionFactory
+from tests.factories.world import GIB, ComputeWorld, make_member
 from tests.helpers.credentials import Credentials
 
 pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
@@ -130,6 +134,42 @@ class TestResourceCommands:
 
         assert "default" in available
         assert unknown.returncode != 0 and "No project 'nope'" in output(unknown)
+
+
+class TestRecalculateUsage:
+    def test_superadmin_repairs_drifted_usage_and_others_may_not(
+        self, run_cli: CLI, world: ComputeWorld, domain_admin: Credentials
+    ) -> None:
+        held = SessionFactory.create(
+            domain=world.domain, project=world.project, user=world.user.user,
+            access_key=world.user.keypair, resource_group=world.group, image=world.image,
+            status=SessionStatus.RUNNING,
+        )  # fmt: skip
+        Kernel.objects.filter(session=held).update(
+            agent=world.agent, status=KernelStatus.RUNNING, holds_resources=True,
+            occupied_slots={"cpu": "1.5", "mem": str(GIB)},
+        )  # fmt: skip
+        gone = SessionFactory.create(
+            domain=world.domain, project=world.project, user=world.user.user,
+            access_key=world.user.keypair, resource_group=world.group, image=world.image,
+            status=SessionStatus.TERMINATED,
+        )  # fmt: skip
+        Kernel.objects.filter(session=gone).update(
+            agent=world.agent, status=KernelStatus.TERMINATED, holds_resources=False,
+            occupied_slots={"cpu": "2", "mem": str(GIB)},
+        )  # fmt: skip
+        drifted = AgentResource.objects.filter(agent=world.agent)
+        drifted.filter(slot_name="cpu").update(used=Decimal("3.5"))
+        drifted.filter(slot_name="mem").update(used=0)
+
+        denied = output(run_cli(domain_admin, "admin", "resource", "recalculate-usage"))
+        assert "Only a superadmin may recalculate resource usage" in denied
+        assert drifted.get(slot_name="cpu").used == Decimal("3.5")
+
+        done = ok(run_cli(world.admin, "admin", "resource", "recalculate-usage"))
+        assert "Resource allocation is re-calculated." in done
+        assert drifted.get(slot_name="cpu").used == Decimal("1.5")
+        assert drifted.get(slot_name="mem").used == GIB
 
 
 class TestUpdatePasswordNoAuth:
