@@ -10,6 +10,7 @@ urlpatterns = [
     path("folders/_/hosts", v.HostsView.as_view(), name="vfolder-hosts"),
     path("folders/_/all_hosts", v.AllHostsView.as_view(), name="vfolder-all-hosts"),
     path("folders/_/allowed_types", v.AllowedTypesView.as_view(), name="vfolder-allowed-types"),
+    path("config/vfolder-types", v.AllowedTypesView.as_view(), name="config-vfolder-types"),
     path("folders/_/id", v.IdByNameView.as_view(), name="vfolder-id"),
     path("folders/purge", v.PurgeView.as_view(), name="vfolder-purge"),
     path("folders/delete-from-trash-bin", v.PurgeView.as_view(), name="vfolder-delete-trash"),

@@ -128,6 +128,10 @@ class TestResourceCommands:
         assert "127.0.0.1:5000" in registries
         assert "127.0.0.1:5000" not in output(denied) and "Traceback" not in output(denied)
 
+    def test_vfolder_types(self, run_cli: CLI, world: ComputeWorld) -> None:
+        printed = ok(run_cli(world.user, "admin", "resource", "vfolder-types"))
+        assert printed.split() == ["user", "group"]
+
     def test_scaling_group_get_available(self, run_cli: CLI, world: ComputeWorld) -> None:
         available = ok(run_cli(world.user, "admin", "scaling-group", "get-available", "default"))
         unknown = run_cli(world.user, "admin", "scaling-group", "get-available", "nope")
