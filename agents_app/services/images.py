@@ -22,14 +22,13 @@ from agents_app.imageref import normalize_architecture, split_image_ref
 from agents_app.models import Agent, ContainerRegistry, Image, ImageAlias
 from agents_app.schemas import LocalImage
 from agents_app.selectors import image_resolve
-from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import User
+from backendai_site.accounts.permissions import superadmin_require
 from backendai_site.common.errors import (
     Conflict,
     InvalidAPIParameters,
     InvalidResourceSlot,
     NotFound,
-    PermissionDenied,
 )
 from backendai_site.common.resource_slot import ResourceSlot
 
@@ -224,11 +223,6 @@ def image_aliases_ensure_defaults() -> list[str]:
     return made
 
 
-def _require_superadmin(actor: User) -> None:
-    if actor.role != UserRole.SUPERADMIN:
-        raise PermissionDenied(f"a {actor.role} may not manage images")
-
-
 def image_by_ref(*, reference: str, architecture: str) -> Image:
     """A catalog image by canonical reference or alias, or NotFound."""
     image = image_resolve(ref_or_alias=reference, architecture=normalize_architecture(architecture))
@@ -246,7 +240,7 @@ def image_by_id(image_id: str) -> Image:
 
 def image_admin_alias(*, actor: User, alias: str, target: str, architecture: str) -> ImageAlias:
     """`alias_image`: point `alias` at the image `target` names (re-pointing an existing alias)."""
-    _require_superadmin(actor)
+    superadmin_require(actor, to="manage images")
     if not alias.strip():
         raise InvalidAPIParameters("an alias cannot be empty")
     return image_alias_set(
@@ -255,7 +249,7 @@ def image_admin_alias(*, actor: User, alias: str, target: str, architecture: str
 
 
 def image_admin_dealias(*, actor: User, alias: str) -> None:
-    _require_superadmin(actor)
+    superadmin_require(actor, to="manage images")
     deleted, _ = ImageAlias.objects.filter(alias=alias).delete()
     if not deleted:
         raise NotFound(f"no alias {alias!r}")
@@ -265,7 +259,7 @@ def image_admin_forget(*, actor: User, image: Image) -> None:
     """`forget_image`/`purge_image_by_id`: drop the catalog entry and its aliases. The catalog has
     no "deleted" state, so forgetting and purging both remove the row; an image some session
     (even a finished one) was started from stays, since the session history points at it."""
-    _require_superadmin(actor)
+    superadmin_require(actor, to="manage images")
     try:
         with transaction.atomic():
             image.delete()

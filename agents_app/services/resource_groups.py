@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from agents_app.enums import SchedulerKind
 from agents_app.models import ResourceGroup, ResourceGroupForDomain
 from agents_app.schemas import ResourceGroupOpts
-from backendai_site.accounts.enums import STAFF_ROLES, UserRole
+from backendai_site.accounts.enums import STAFF_ROLES
 from backendai_site.accounts.models import Domain, User
+from backendai_site.accounts.permissions import superadmin_require
 from backendai_site.accounts.selectors import user_watched_domain_id
 from backendai_site.common.errors import Conflict, InvalidAPIParameters, NotFound, PermissionDenied
 
@@ -25,11 +26,6 @@ EDITABLE = frozenset({"description", "is_active", "is_public", "scheduler", "sch
 # Reference fields with no behaviour here: accepted at their off/default value only.
 FIXED = {"driver": ("static", None), "driver_opts": (None, "{}"), "use_host_network": (False, None),
          "wsproxy_addr": (None, ""), "wsproxy_api_token": (None, "")}  # fmt: skip
-
-
-def require_superadmin(actor: User) -> None:
-    if actor.role != UserRole.SUPERADMIN:
-        raise PermissionDenied(f"a {actor.role} may not manage resource groups")
 
 
 def resource_groups_visible_to(*, actor: User) -> QuerySet[ResourceGroup]:
@@ -79,7 +75,7 @@ def resource_group_get(name: str) -> ResourceGroup:
 
 
 def resource_group_create(*, actor: User, name: str, changes: dict[str, Any]) -> ResourceGroup:
-    require_superadmin(actor)
+    superadmin_require(actor, to="manage resource groups")
     group = ResourceGroup(name=name)
     _apply(group, changes)
     try:
@@ -92,7 +88,7 @@ def resource_group_create(*, actor: User, name: str, changes: dict[str, Any]) ->
 
 
 def resource_group_modify(*, actor: User, name: str, changes: dict[str, Any]) -> ResourceGroup:
-    require_superadmin(actor)
+    superadmin_require(actor, to="manage resource groups")
     group = resource_group_get(name)
     _apply(group, changes)
     group.save()
@@ -100,7 +96,7 @@ def resource_group_modify(*, actor: User, name: str, changes: dict[str, Any]) ->
 
 
 def resource_group_delete(*, actor: User, name: str) -> None:
-    require_superadmin(actor)
+    superadmin_require(actor, to="manage resource groups")
     group = resource_group_get(name)
     try:
         with transaction.atomic():
@@ -114,7 +110,7 @@ def resource_group_associate_domain(
     *, actor: User, name: str, domain_name: str, associate: bool
 ) -> None:
     """Let a domain use a resource group (or stop it)."""
-    require_superadmin(actor)
+    superadmin_require(actor, to="manage resource groups")
     group = resource_group_get(name)
     domain = Domain.objects.filter(name=domain_name).first()
     if domain is None:

@@ -1,8 +1,16 @@
-"""What each role may do in the admin console (Django's permission strings)."""
+"""What each role may do: in the admin console (Django's permission strings), and the one check
+for the API's superadmin-only actions."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from backendai_site.common.errors import PermissionDenied
+
 from .enums import ROLE_RANK, UserRole
+
+if TYPE_CHECKING:
+    from .models import User
 
 # Models a domain admin may add, change or delete (always inside their own domain).
 DOMAIN_ADMIN_WRITABLE = frozenset(
@@ -73,3 +81,10 @@ def role_may_grant(granter_role: str, granted_role: str) -> bool:
 
 def grantable_roles(granter_role: str) -> list[UserRole]:
     return [role for role in UserRole if role_may_grant(granter_role, role)]
+
+
+def superadmin_require(actor: User, *, to: str) -> None:
+    """Superadmin-only actions (managing domains, policies, resource groups, images): anyone
+    else is refused with a 403 saying what their role may not do."""
+    if actor.role != UserRole.SUPERADMIN:
+        raise PermissionDenied(f"a {actor.role} may not {to}")

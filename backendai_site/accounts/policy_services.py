@@ -15,6 +15,7 @@ from backendai_site.common.errors import Conflict, InvalidAPIParameters, NotFoun
 
 from .enums import DEFAULT_NAME, DefaultForUnspecified, UserRole
 from .models import KeypairResourcePolicy, ProjectResourcePolicy, User, UserResourcePolicy
+from .permissions import superadmin_require
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +106,6 @@ def _validated(model: type[Policy], values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _require_superadmin(actor: User) -> None:
-    if actor.role != UserRole.SUPERADMIN:
-        raise PermissionDenied(f"a {actor.role} may not manage resource policies")
-
-
 def policy_get(model: type[Policy], name: str) -> Policy:
     policy: Policy | None = model.objects.filter(name=name).first()
     if policy is None:
@@ -118,7 +114,7 @@ def policy_get(model: type[Policy], name: str) -> Policy:
 
 
 def policy_create(*, actor: User, model: type[Policy], name: str, values: dict[str, Any]) -> Policy:
-    _require_superadmin(actor)
+    superadmin_require(actor, to="manage resource policies")
     if not name:
         raise InvalidAPIParameters("a policy needs a name")
     policy = model(name=name, **_validated(model, values))
@@ -132,7 +128,7 @@ def policy_create(*, actor: User, model: type[Policy], name: str, values: dict[s
 
 
 def policy_modify(*, actor: User, model: type[Policy], name: str, values: dict[str, Any]) -> Policy:
-    _require_superadmin(actor)
+    superadmin_require(actor, to="manage resource policies")
     policy = policy_get(model, name)
     for field, value in _validated(model, values).items():
         setattr(policy, field, value)
@@ -142,7 +138,7 @@ def policy_modify(*, actor: User, model: type[Policy], name: str, values: dict[s
 
 def policy_delete(*, actor: User, model: type[Policy], name: str) -> None:
     """Refused for `default` and for a policy some keypair, user or project still uses."""
-    _require_superadmin(actor)
+    superadmin_require(actor, to="manage resource policies")
     policy = policy_get(model, name)
     if name == DEFAULT_NAME:
         raise PermissionDenied("the default policy cannot be deleted")

@@ -17,6 +17,7 @@ from backendai_site.common.errors import Conflict, InvalidAPIParameters, NotFoun
 
 from .enums import DEFAULT_NAME, UserRole
 from .models import Domain, Project, ProjectMembership, ProjectResourcePolicy, User
+from .permissions import superadmin_require
 from .user_services import require_domain, require_manager
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,6 @@ PROJECT_FIELDS = frozenset(
     {"name", "description", "is_active", "domain_name", "total_resource_slots",
      "allowed_vfolder_hosts", "integration_id", "resource_policy"}
 )  # fmt: skip
-
-
-def require_superadmin(actor: User) -> None:
-    if actor.role != UserRole.SUPERADMIN:
-        raise PermissionDenied(f"a {actor.role} may not manage domains")
 
 
 def _json_object(name: str, value: Any) -> dict[str, Any]:
@@ -81,7 +77,7 @@ def _save(target: Domain | Project, what: str) -> None:
 
 
 def domain_create(*, actor: User, name: str, changes: dict[str, Any]) -> Domain:
-    require_superadmin(actor)
+    superadmin_require(actor, to="manage domains")
     if Domain.objects.filter(name=name).exists():
         raise Conflict(f"a domain named {name} already exists")
     domain = Domain(name=name)
@@ -99,7 +95,7 @@ def domain_get(name: str) -> Domain:
 
 
 def domain_modify(*, actor: User, name: str, changes: dict[str, Any]) -> Domain:
-    require_superadmin(actor)
+    superadmin_require(actor, to="manage domains")
     domain = domain_get(name)
     _apply(domain, changes, DOMAIN_FIELDS)
     _save(domain, "domain")
@@ -108,7 +104,7 @@ def domain_modify(*, actor: User, name: str, changes: dict[str, Any]) -> Domain:
 
 def domain_deactivate(*, actor: User, name: str) -> None:
     """`delete_domain`: the domain stays, inactive."""
-    require_superadmin(actor)
+    superadmin_require(actor, to="manage domains")
     domain = domain_get(name)
     if domain.name == DEFAULT_NAME:
         raise PermissionDenied("the default domain cannot be deleted")
@@ -118,7 +114,7 @@ def domain_deactivate(*, actor: User, name: str) -> None:
 
 def domain_purge(*, actor: User, name: str) -> None:
     """`purge_domain`: only an empty domain (no users, no projects) is removed."""
-    require_superadmin(actor)
+    superadmin_require(actor, to="manage domains")
     domain = domain_get(name)
     if domain.name == DEFAULT_NAME:
         raise PermissionDenied("the default domain cannot be purged")
