@@ -21,6 +21,7 @@ from .views_exec import (
     SessionUploadView,
 )
 from .views_history import SessionHistorySearchView
+from .views_scheduler import SchedulerDryRunView
 
 urlpatterns = [
     path("session", session_collection, name="session-collection"),
@@ -60,6 +61,7 @@ urlpatterns = [
     path("session/<str:ref>/download", SessionDownloadView.as_view(), name="session-download"),
     path("session/<str:ref>/files", SessionFilesView.as_view(), name="session-files"),
     path("stream/session/<str:ref>/apps", SessionAppsView.as_view(), name="session-apps"),
+    path("scheduler/dry-run", SchedulerDryRunView.as_view(), name="scheduler-dry-run"),
     path(
         "scheduling-history/sessions/search",
         SessionHistorySearchView.as_view(),
