@@ -72,7 +72,7 @@ class TestScope:
         agent_with_capacity(group, cpu=1)
         mine_admin = make_credentials(UserRole.ADMIN).user
         group.domains.add(mine_admin.domain)
-        other_domain = DomainFactory()
+        other_domain = DomainFactory.create()
         group.domains.add(other_domain)
         foreign = pending(group, cpu="1", domain=other_domain)
         own = pending(group, cpu="4", domain=mine_admin.domain)
