@@ -65,6 +65,14 @@ if ! ensure_apt docker-registry docker-registry; then
   fi
   echo "warning: docker-registry is missing; registry tests will be skipped" >&2
 fi
+if ! ensure_apt openssh-client ssh || ! command -v scp >/dev/null 2>&1; then
+  # `backend.ai session ssh/scp` run the system's ssh and scp (tests/integration/ssh)
+  if [ "${CI:-}" = "true" ]; then
+    echo "error: the OpenSSH client is missing and cannot be installed" >&2
+    exit 1
+  fi
+  echo "warning: the OpenSSH client is missing; the session ssh tests will be skipped" >&2
+fi
 ensure_apt chromium chromium || echo "warning: Debian's chromium is missing; browser tests will be skipped (they fail under CI=true)" >&2
 bash scripts/build_frontend.sh  # the terminal page's xterm.js from the npm registry, when missing
 

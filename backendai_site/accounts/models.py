@@ -233,6 +233,10 @@ class KeyPair(models.Model):
     )
     num_queries = models.BigIntegerField(default=0)
     last_used = models.DateTimeField(null=True, blank=True)
+    # The SSH keypair of this credential's sessions (`ssh_services.py`): made when first needed,
+    # replaceable by the owner; the private key is stored encrypted like the secret.
+    ssh_public_key = models.TextField(blank=True, default="", editable=False)
+    ssh_private_key_encrypted = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
 

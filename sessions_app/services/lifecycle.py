@@ -38,6 +38,7 @@ from storage_app.services.mounts import kernel_mounts
 
 from .events import session_event_publish
 from .requeue import session_requeue
+from .ssh import environ_with_ssh_keypair
 from .status import kernel_transition, session_transition
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,11 @@ def sessions_start(session_ids: Iterable[UUID]) -> None:
     """Send `create_kernel` for every kernel of freshly SCHEDULED sessions."""
     for session in Session.objects.filter(pk__in=list(session_ids)).select_related("image"):
         with transaction.atomic():
-            session = Session.objects.select_for_update().select_related("image").get(pk=session.pk)
+            session = (
+                Session.objects.select_for_update(of=("self",))
+                .select_related("image", "access_key")
+                .get(pk=session.pk)
+            )
             if session.status != SessionStatus.SCHEDULED:
                 continue
             kernels = list(session.kernels.select_for_update().order_by("cluster_idx"))
@@ -108,7 +113,7 @@ def _create_command(session: Session, kernel: Kernel) -> CreateKernel:
         owner_access_key=session.access_key_id,
         image=session.image.canonical,
         resources=resources,
-        environ=environ,
+        environ=environ_with_ssh_keypair(environ=environ, owner=session.access_key),
         bootstrap_script=session.bootstrap_script,
         startup_command=session.startup_command,
         kernel_secret=kernel.runner_secret,
@@ -252,7 +257,7 @@ def kernel_create_resend(kernel: Kernel) -> None:
     kernel it runs with `kernel_started` and creates nothing."""
     if kernel.agent_id is None:
         return
-    session = Session.objects.select_related("image").get(pk=kernel.session_id)
+    session = Session.objects.select_related("image", "access_key").get(pk=kernel.session_id)
     _send_after_commit(kernel.agent_id, "create_kernel", _create_command(session, kernel))
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import protocol
 from .protocol import Message, RunnerError, child_env, log, require
+from .sshd import sshd_argv
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -94,6 +95,8 @@ class ServiceManager:
                 "--directory",
                 protocol.CONFIG.workdir,
             ]
+        if not command and name == "sshd":
+            command = sshd_argv(port)
         if not command:
             raise RunnerError("bad-service", f"service {name!r} has no command")
         if isinstance(command, str):

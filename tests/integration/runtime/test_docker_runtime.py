@@ -51,7 +51,7 @@ class TestKernelLifecycle:
         destroyed = runtime.destroy_kernel(spec.kernel_id, timeout=5)
 
         assert info.status == KernelStatus.RUNNING
-        assert set(info.host_ports) == {"runner", "http"}  # the terminal: only via the runner
+        assert set(info.host_ports) == {"runner", "http", "sshd"}  # the terminal: via the runner
         assert result.status == "finished" and result.exit_code == 0
         assert result.stdout == "2\n"
         assert destroyed.exit_code is not None
