@@ -181,10 +181,10 @@ class TestUpdatePasswordNoAuth:
         self, run_cli: CLI, world: ComputeWorld
     ) -> None:
         email = world.user.user.email
-        args = ("update-password-no-auth", "default", email)
-
-        changed = ok(run_cli(world.user, *args, "pw-123456", "new-pw-12345"))
-        wrong = run_cli(world.user, *args, "pw-123456", "other-pw-123")
+        changed = ok(run_cli(world.user, "update-password-no-auth", "default", email,
+                             "pw-123456", "new-pw-12345"))  # fmt: skip
+        wrong = run_cli(world.user, "update-password-no-auth", "default", email,
+                        "pw-123456", "other-pw-123")  # fmt: skip
 
         assert "Password updated" in changed
         assert "Invalid domain, e-mail or password" in output(wrong)
