@@ -152,3 +152,8 @@ class CallbackURLNotAllowed(InvalidAPIParameters):
 class AgentDesignationNotAllowed(PermissionDenied):
     error_type = "agent-designation-not-allowed"
     title = "Only superadmins may choose the agents of a session."
+
+
+class TaskNotFound(NotFound):
+    error_type = "task-not-found"
+    title = "No such task of yours."

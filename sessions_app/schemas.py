@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from backendai_site.common.validation import NoNul, Text1K, Text64, Text64K, Text256
@@ -85,6 +86,14 @@ def _environ_check(value: dict[str, str]) -> dict[str, str]:
 Port = Annotated[int, Field(strict=True, ge=1024, le=65535)]
 
 
+def _null_means_default(data: Any, keep: frozenset[str] = frozenset()) -> Any:
+    """Drop the keys sent as JSON null: the SDK sends null for every argument left unset
+    (`"environ": null` without `envs`), and the reference reads null as "use the default"."""
+    if isinstance(data, dict):
+        return {key: value for key, value in data.items() if value is not None or key in keep}
+    return data
+
+
 class MountOption(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str = "bind"
@@ -110,6 +119,11 @@ class SessionConfig(BaseModel):
     scaling_group: Text64 | None = Field(default=None, alias="scalingGroup")
     preopen_ports: list[Port] | None = Field(default=None, max_length=MAX_LIST)
     agent_list: list[Text64] | None = Field(default=None, alias="agentList", max_length=MAX_LIST)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        return _null_means_default(data)
 
 
 class SessionCreateRequest(BaseModel):
@@ -138,6 +152,12 @@ class SessionCreateRequest(BaseModel):
     dependencies: list[UUID] | None = Field(default=None, max_length=MAX_LIST)
     callback_url: Text1K | None = None
     owner_access_key: Annotated[str, StringConstraints(max_length=20), NoNul] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        # `image` stays: a null image is an error about the image, not a missing default.
+        return _null_means_default(data, keep=frozenset({"image"}))
 
     @field_validator("name")
     @classmethod

@@ -439,6 +439,11 @@ class RunnerClient:
         )
         return _result(reply)
 
+    async def complete(self, code: str, options: dict[str, Any] | None = None) -> list[str]:
+        """Completion candidates for the end of `code` (or of `options["line"]`)."""
+        reply = await self.request("complete", code=code, options=options or {})
+        return [str(item) for item in reply.get("completions") or []]
+
     async def continue_run(self, run_id: str, *, wait: float = 1.0) -> ExecResult:
         return _result(await self.request("continue", run_id=run_id, wait=wait))
 

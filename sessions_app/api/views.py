@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -14,12 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents_app.enums import AgentStatus
-from agents_app.schemas import GetLogs
-from agents_app.services.commands import agent_command_call
 from backendai_site.accounts.models import KeyPair
 from backendai_site.common.errors import InvalidAPIParameters
-from sessions_app.enums import KernelStatus, SessionAction
+from sessions_app.enums import SessionAction
 from sessions_app.models import Session
 from sessions_app.selectors import (
     SESSION_LIST_FIELDS,
@@ -27,6 +24,7 @@ from sessions_app.selectors import (
     session_list_rows,
     sessions_for,
 )
+from sessions_app.selectors_dependencies import session_dependency_graph
 from sessions_app.services.execute import ExecuteRequest
 from sessions_app.services.lifecycle import (
     session_destroy,
@@ -34,6 +32,7 @@ from sessions_app.services.lifecycle import (
     session_restart,
     sessions_destroy_recursive,
 )
+from sessions_app.services.logs import session_logs, task_logs
 
 from .filters import SessionFilter
 from .serializers import SessionOutputSerializer, session_row_output
@@ -41,6 +40,7 @@ from .views_exec import session_execute_respond
 
 OWNER_PARAM = OpenApiParameter("owner_access_key", str, required=False)
 TRUE_VALUES = {"1", "true", "yes", "y", "t"}
+TASK_LOGS_REF = "_"
 
 
 def _keypair(request: Request) -> KeyPair:
@@ -140,35 +140,26 @@ class SessionRenameView(APIView):
 
 class SessionLogsView(APIView):
     @extend_schema(
-        parameters=[OWNER_PARAM, OpenApiParameter("kernel_id", OpenApiTypes.UUID, required=False)],
+        parameters=[
+            OWNER_PARAM,
+            OpenApiParameter("kernel_id", OpenApiTypes.UUID, required=False),
+            OpenApiParameter(
+                "taskId", OpenApiTypes.UUID, required=False, description="with the ref `_`"
+            ),
+        ],
         responses=inline_serializer(
             "SessionLogs",
             {"result": inline_serializer("SessionLogsResult", {"logs": serializers.CharField()})},
         ),
     )
-    def get(self, request: Request, ref: str) -> Response:
-        session = _session(request, ref, SessionAction.VIEW)
-        kernels = session.kernels.select_related("agent").order_by("cluster_idx")
-        kernel_id = request.query_params.get("kernel_id")
-        if kernel_id:
-            try:
-                kernel = kernels.filter(pk=uuid.UUID(kernel_id)).first()
-            except ValueError:
-                raise InvalidAPIParameters("kernel_id must be a kernel's UUID.") from None
-        else:
-            kernel = kernels.first()
-        if kernel is None:
-            raise InvalidAPIParameters("No such kernel in this session.")
-        logs = kernel.logs
-        agent_alive = kernel.agent is not None and kernel.agent.status == AgentStatus.ALIVE
-        if agent_alive and kernel.status not in (KernelStatus.PENDING, KernelStatus.CANCELLED):
-            reply = agent_command_call(
-                agent_id=str(kernel.agent_id),
-                command="get_logs",
-                payload=GetLogs(kernel_id=str(kernel.pk), session_id=str(session.pk)),
+    def get(self, request: Request, ref: str) -> Response | HttpResponse:
+        if ref == TASK_LOGS_REF:  # `backend.ai task-logs` (no session is named "_")
+            text = task_logs(
+                requester=_keypair(request), task_id=request.query_params.get("taskId")
             )
-            if reply.ok and isinstance(reply.result, dict):
-                logs = str(reply.result.get("logs", "")) or logs
+            return HttpResponse(text, content_type="text/plain; charset=utf-8")
+        session = _session(request, ref, SessionAction.VIEW)
+        logs = session_logs(session=session, kernel_id=request.query_params.get("kernel_id"))
         return Response({"result": {"logs": logs}})
 
 
@@ -193,23 +184,4 @@ class SessionDependencyGraphView(APIView):
     @extend_schema(parameters=[OWNER_PARAM], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, ref: str) -> Response:
         session = _session(request, ref, SessionAction.VIEW)
-        visible = sessions_for(_keypair(request), SessionAction.VIEW)
-        return Response(_dependency_tree(session, seen=set(), visible=visible))
-
-
-def _dependency_tree(
-    session: Session, *, seen: set[Any], visible: QuerySet[Session]
-) -> dict[str, Any]:
-    seen.add(session.pk)
-    node: dict[str, Any] = {
-        "session_id": str(session.pk),
-        "session_name": session.name,
-        "status": session.status,
-        "result": session.result,
-        "depends_on": [],
-    }
-    # Dependencies share the owner today; the rule still decides, so a graph never shows more.
-    for dep in visible.filter(dependents__session=session):
-        if dep.pk not in seen:
-            node["depends_on"].append(_dependency_tree(dep, seen=seen, visible=visible))
-    return node
+        return Response(session_dependency_graph(actor=_keypair(request), session=session))

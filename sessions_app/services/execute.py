@@ -331,9 +331,16 @@ async def _start(runner: RunnerClient, request: ExecuteRequest, wait: float) -> 
     return await runner.execute(request.code, run_id=request.run_id, wait=wait)
 
 
-def _completion_payload(request: ExecuteRequest) -> dict[str, Any]:
-    # The runner has no completer; answer the documented shape with no candidates.
-    return {"status": "finished", "completions": [], "console": [], "exitCode": 0, "files": []}
+async def _completion_payload(runner: RunnerClient, request: ExecuteRequest) -> dict[str, Any]:
+    """Candidates from the session's own interpreter (the runner's rlcompleter)."""
+    completions = await runner.complete(request.code, request.options or {})
+    return {
+        "status": "finished",
+        "completions": completions,
+        "console": [],
+        "exitCode": 0,
+        "files": [],
+    }
 
 
 async def session_execute(
@@ -343,7 +350,8 @@ async def session_execute(
     await session_access_touch(endpoint.session_id)
     mode = request.mode
     if mode is None or mode == "complete":
-        return _completion_payload(request)
+        async with runner_shared(endpoint) as runner:
+            return await _completion_payload(runner, request)
     if mode in ("continue", "input") and not request.run_id:
         raise InvalidAPIParameters(f"Mode {mode!r} needs the runId of a run.")
     async with runner_shared(endpoint) as runner:

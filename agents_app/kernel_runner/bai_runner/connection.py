@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import protocol
+from .completion import h_complete
 from .execution import h_continue, h_execute, h_input, h_interrupt
 from .files import h_file_archive, h_file_list, h_file_stat, h_file_write
 from .protocol import (
@@ -158,6 +159,7 @@ def h_ping(conn: Connection, msg: Message) -> Message:
 HANDLERS: dict[str, Callable[[Connection, Message], Message]] = {
     "ping": h_ping,
     "execute": h_execute,
+    "complete": h_complete,
     "continue": h_continue,
     "input": h_input,
     "interrupt": h_interrupt,

@@ -15,6 +15,7 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -22,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import protocol
+from . import heuristics, protocol
 from .protocol import (
     FLUSH_DELAY,
     MAIN_THREAD_ID,
@@ -276,16 +277,28 @@ def on_sigint(signum: int, frame: Any) -> None:
 
 def _pump(run: Run, fd: int, kind: str) -> None:
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    # A batch command's output also goes to the container's log, as a container's main command
+    # would (`session logs` shows it, during the run and after the session ended).
+    container_stream = sys.__stdout__ if kind == "stdout" else sys.__stderr__
     while True:
         try:
             chunk = os.read(fd, READ_CHUNK)
         except OSError:
             chunk = b""
+        text = decoder.decode(chunk, final=not chunk)
+        run.emit_console(kind, text)
+        _container_log(container_stream, text)
         if not chunk:
-            run.emit_console(kind, decoder.decode(b"", final=True))
             break
-        run.emit_console(kind, decoder.decode(chunk))
     os.close(fd)
+
+
+def _container_log(stream: Any, text: str) -> None:
+    if not text or stream is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(text)
+        stream.flush()
 
 
 def _run_command(run: Run, command: str) -> int:
@@ -316,17 +329,18 @@ def _run_command(run: Run, command: str) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def _default_command(phase: str) -> str:
-    if phase == "exec" and os.path.exists(os.path.join(protocol.CONFIG.workdir, "main.py")):
-        return "python3 main.py"
-    return ""
+def _phase_command(options: Message, phase: str) -> str:
+    command = options.get(phase, "*")
+    if command != "*":
+        return str(command or "")
+    return heuristics.default_build() if phase == "build" else ""
 
 
 def run_batch(run: Run, options: Message) -> None:
+    uploads = heuristics.take_uploads()
     try:
         for phase, marker in (("clean", "clean-finished"), ("build", "build-finished")):
-            command = options.get(phase, "*")
-            command = _default_command(phase) if command == "*" else (command or "")
+            command = _phase_command(options, phase)
             if not command:
                 continue
             code = _run_command(run, command)
@@ -335,7 +349,12 @@ def run_batch(run: Run, options: Message) -> None:
                 run.emit_status("finished", code)
                 return
         command = options.get("exec", "*")
-        command = _default_command("exec") if command == "*" else (command or "")
+        if command == "*":
+            command, missing = heuristics.default_exec(uploads)
+            if missing is not None:
+                run.emit_console("stderr", f"runner: {missing}\n")
+                run.emit_status("finished", heuristics.NOT_FOUND_EXIT_CODE)
+                return
         code = _run_command(run, command) if command else 0
         run.emit_status("finished", code)
     except Exception as exc:

@@ -8,7 +8,7 @@ import stat
 import tarfile
 from typing import TYPE_CHECKING
 
-from . import protocol
+from . import heuristics, protocol
 from .protocol import Message, RunnerError, require
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def h_file_write(conn: Connection, msg: Message) -> Message:
         size = os.path.getsize(target)
     except OSError as exc:
         raise RunnerError("file-error", str(exc)) from None
+    heuristics.note_upload(target)
     return {"type": "ok", "size": size}
 
 
