@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from backendai_site.accounts.enums import UserRole
+from sessions_app.models import Session
 from templates_app.enums import DotfileScope
 from templates_app.models import Dotfile, SessionTemplate
 from tests.factories.accounts import DomainFactory, ProjectFactory
@@ -396,3 +397,59 @@ class TestDotfileCommands:
         # without -d, a group name is looked up in the caller's own domain
         assert "There is no dotfiles created yet." in foreign_own
         assert "deleted" in deleted and not Dotfile.objects.exists()
+
+
+FROM_TEMPLATE_SDK = """
+import sys
+from ai.backend.client.session import Session
+with Session() as api:
+    created = api.ComputeSession.create_from_template(
+        sys.argv[1], name=sys.argv[2], enqueue_only=True
+    )
+    print("CREATED=" + str(created.id))
+"""
+
+
+class TestCreateFromTemplate:
+    def test_the_cli_command_fails_client_side_before_any_request(
+        self, cli: CLI, people: People, tmp_path: Path
+    ) -> None:
+        path = write(tmp_path, "t.yaml", TEMPLATE_YAML.format(name="boot", greeting="hi"))
+        template_id = created_template_id(
+            cli(people.user, "session-template", "create", "-f", path)
+        )
+
+        result = cli(people.user, "session", "create-from-template", template_id, "-t", "tpl-cli")
+
+        # lifecycle.py passes `attach_network=`; the SDK's parameter is `_attach_network`
+        assert result.returncode == 1
+        assert "unexpected keyword argument 'attach_network'" in output(result)
+        assert not Session.objects.filter(name="tpl-cli").exists()
+
+    def test_the_sdk_call_starts_a_session_of_the_template(
+        self, cli: CLI, people: People, official_client: Path, live_api_server: LiveServer,
+        tmp_path: Path,
+    ) -> None:  # fmt: skip
+        path = write(tmp_path, "t.yaml", TEMPLATE_YAML.format(name="boot", greeting="from-tpl"))
+        template_id = created_template_id(
+            cli(people.user, "session-template", "create", "-f", path)
+        )
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "BACKEND_ENDPOINT": live_api_server.url,
+            "BACKEND_ENDPOINT_TYPE": "api",
+            "BACKEND_ACCESS_KEY": people.member.access_key,
+            "BACKEND_SECRET_KEY": people.member.secret_key,
+        }
+
+        result = subprocess.run(
+            [str(official_client.parent / "python"), "-c", FROM_TEMPLATE_SDK, template_id,
+             "tpl-sdk"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+        assert result.returncode == 0 and "CREATED=" in output(result), output(result)
+        session = Session.objects.get(name="tpl-sdk")
+        assert session.user == people.member.user  # a project member may use the template
+        assert session.environ["GREETING"] == "from-tpl"
