@@ -10,12 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import User
-from backendai_site.accounts.selectors import user_watched_domain_id
 
 from .enums import SessionAction, SessionStatus
-from .models import Kernel, Session, SessionStatusHistory, SessionTemplate
+from .models import Kernel, Session, SessionStatusHistory
 from .selectors import sessions_for
 from .services.idle import session_idle_checks
 from .services.lifecycle import session_destroy
@@ -183,18 +181,3 @@ class SessionAdmin(admin.ModelAdmin):
         for session in queryset:
             session_destroy(session=session, forced=True, reason="admin-forced")
         self.message_user(request, "Sessions force-terminated.", messages.SUCCESS)
-
-
-@admin.register(SessionTemplate)
-class SessionTemplateAdmin(admin.ModelAdmin):
-    list_display = ("name", "domain", "project", "user", "is_active", "created_at")
-    list_filter = ("is_active", "domain")
-    search_fields = ("name",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionTemplate]:
-        qs = super().get_queryset(request)
-        user = cast(User, request.user)
-        if user.role == UserRole.SUPERADMIN:
-            return qs
-        domain_id = user_watched_domain_id(user=user)
-        return qs if domain_id is None else qs.filter(domain_id=domain_id)

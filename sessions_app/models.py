@@ -169,24 +169,3 @@ class SessionDependency(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id} after {self.depends_on_id}"
-
-
-class SessionTemplate(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=128)
-    is_active = models.BooleanField(default=True)
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="session_templates")
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, null=True, blank=True, related_name="session_templates"
-    )
-    user = models.ForeignKey(
-        User, on_delete=models.CASCADE, null=True, blank=True, related_name="session_templates"
-    )
-    template = models.JSONField(default=dict, help_text="A session-create body to start from.")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ("name",)
-
-    def __str__(self) -> str:
-        return self.name
