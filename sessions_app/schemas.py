@@ -119,11 +119,21 @@ class SessionConfig(BaseModel):
     scaling_group: Text64 | None = Field(default=None, alias="scalingGroup")
     preopen_ports: list[Port] | None = Field(default=None, max_length=MAX_LIST)
     agent_list: list[Text64] | None = Field(default=None, alias="agentList", max_length=MAX_LIST)
+    # The reference attaches a session to a user-made network; there are none here, so a
+    # network asked for is refused rather than dropped (the SDK sends null when none is given).
+    attach_network: Text64 | None = Field(default=None, alias="attachNetwork")
 
     @model_validator(mode="before")
     @classmethod
     def _nulls(cls, data: Any) -> Any:
         return _null_means_default(data)
+
+    @field_validator("attach_network")
+    @classmethod
+    def _no_networks(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError("attaching a session to a network is not supported by this server")
+        return value
 
 
 class SessionCreateRequest(BaseModel):

@@ -104,3 +104,13 @@ class TestNullMeansDefault:
 
         assert response.status_code == 400
         assert "config.environ" in json.dumps(response.json())
+
+    def test_a_network_asked_for_is_refused_not_dropped(
+        self, client: Client, world: ComputeWorld
+    ) -> None:
+        response = _post(client, world, {"image": "python", "enqueueOnly": True,
+                                         "config": {"attach_network": "net-1"}})  # fmt: skip
+
+        assert response.status_code == 400
+        assert "not supported by this server" in json.dumps(response.json())
+        assert not Session.objects.exists()
