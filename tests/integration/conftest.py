@@ -95,6 +95,8 @@ def platform_stack(
             "BAI_AGENT_CAPACITY": json.dumps({"mem": str(2 * 1024**3)}),
             "BAI_AGENT_SCRATCH_ROOT": str(tmp_path / "scratch"),
             "BAI_AGENT_PORT_RANGE": json.dumps([32000, 32199]),
+            # a module's `stack_env` may declare the agent's own settings too (its capacity)
+            **{k: v for k, v in stack_env.items() if k.startswith("BAI_AGENT_")},
         },
     )
     try:
