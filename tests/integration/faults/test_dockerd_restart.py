@@ -13,6 +13,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +34,8 @@ from tests.helpers.paths import REPO_ROOT
 from tests.helpers.stack import Stack, require
 from tests.helpers.wait import wait_for
 
+TOKEN_VAR = "BAI_TEST_RUN_TOKEN"  # scripts/run_processes.py
+
 pytestmark = [pytest.mark.docker]
 
 
@@ -44,26 +48,47 @@ def dockerd_pid() -> int | None:
     return int(found.split()[0]) if found.split() else None
 
 
-def docker_ensure() -> None:
-    """Start dockerd as the setup does; in a session of its own so no test clean-up that
-    signals this process group reaches the daemon."""
+def run_token(pid: int) -> str | None:
+    """The scripts/test.sh run token in the daemon's environment: set when that run started
+    it (and stops it at its end), absent for the machine's own daemon."""
+    prefix = f"{TOKEN_VAR}=".encode()
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        if entry.startswith(prefix):
+            return entry[len(prefix) :].decode()
+    return None
+
+
+def docker_ensure(token: str | None) -> None:
+    """Start dockerd as the setup does, owned by whoever owned the daemon it replaces (the
+    machine, or the test run that started it), in a session of its own so no clean-up that
+    signals this test's process group reaches it."""
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_VAR}
+    if token is not None:
+        env[TOKEN_VAR] = token
     subprocess.run(
         [str(REPO_ROOT / "scripts" / "ensure_docker.sh")],
-        check=True, timeout=120, start_new_session=True,
+        check=True, timeout=120, start_new_session=True, env=env,
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Dockerd:
+    pid: int
+    token: str | None
+
+
 @pytest.fixture
-def restartable_dockerd() -> Iterator[int]:
+def restartable_dockerd() -> Iterator[Dockerd]:
     pid = dockerd_pid()
     require(pid is not None, "dockerd is not a process here to restart (remote engine?)")
     require(os.geteuid() == 0, "restarting dockerd needs root")
     assert pid is not None
+    daemon = Dockerd(pid=pid, token=run_token(pid))
     try:
-        yield pid
+        yield daemon
     finally:
         if not docker_answers():
-            docker_ensure()
+            docker_ensure(daemon.token)
 
 
 def running_kernels_without_a_live_container(names: list[str]) -> list[str]:
@@ -80,19 +105,20 @@ def running_kernels_without_a_live_container(names: list[str]) -> list[str]:
     return problems
 
 
-def dockerd_restart(pid: int) -> None:
+def dockerd_restart(daemon: Dockerd) -> None:
+    pid = daemon.pid
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
         time.sleep(0.2)
     assert not os.path.exists(f"/proc/{pid}"), "dockerd did not stop within 60 s"
     time.sleep(2)  # the agent meets an absent engine for a few heartbeats
-    docker_ensure()
+    docker_ensure(daemon.token)
     assert docker_answers()
 
 
 def test_agent_reconciles_after_a_dockerd_restart(
-    platform_stack: Stack, owner: Credentials, restartable_dockerd: int
+    platform_stack: Stack, owner: Credentials, restartable_dockerd: Dockerd
 ) -> None:
     stack = platform_stack
     names = sessions_create_burst(stack, owner, 2, "dockerd")
