@@ -1,8 +1,9 @@
-"""`kill -9` of the manager worker (its beat and pool with it) while a burst of sessions is
-being scheduled and started, then its restart: the beat coordinator catches up on what the dead
-worker dropped (a pass rolled back, a start hook that never ran, agent events it had taken), the
-scheduler's lock died with the worker's connection so new sessions are placed, nothing is
-allocated twice, and every session ends RUNNING."""
+"""`kill -9` of the manager worker (its beat and pool with it), twice: right after a burst of
+creates (their scheduling pass rolls back or never runs) and while the agent starts what a pass
+placed (its events wait with no worker). After each restart beat's scheduler backstop and the
+coordinator catch up on what the dead worker dropped, the pass lock died with the worker's
+connection so sessions created while it was down and after are placed, nothing is allocated
+twice, and every session ends RUNNING."""
 
 from __future__ import annotations
 
@@ -30,12 +31,15 @@ pytestmark = [pytest.mark.docker]
 def test_manager_worker_killed_while_scheduling(platform_stack: Stack, owner: Credentials) -> None:
     stack = platform_stack
 
-    names = sessions_create_burst(stack, owner, 4, "mgrkill")
-    # a pass has placed some of them and the agent is starting them: the worker is busy
+    names = sessions_create_burst(stack, owner, 3, "mgrkill")
+    # the creates' scheduling hint is queued or its pass is running: it rolls back or never runs
+    stack.kill("manager")
+    stack.restart("manager")
+    # beat's backstop placed them and the agent is starting them: the worker is taking events
     wait_for(
         lambda: any(s != SessionStatus.PENDING for s in statuses(names).values()),
-        30,
-        "the first scheduler pass",
+        45,
+        "a scheduler pass after the restart",
     )
     stack.kill("manager")
     killed_at = statuses(names)
