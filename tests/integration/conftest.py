@@ -46,7 +46,8 @@ def stack_redis_url() -> Iterator[str]:
 @pytest.fixture
 def stack_env() -> dict[str, str]:
     """Environment overrides for every role of `platform_stack`; a test module overrides this
-    fixture to tune timeouts (the fault tests shorten the LOST timeout, for example)."""
+    fixture to tune timeouts (the fault tests shorten the LOST timeout, for example); its
+    `BAI_AGENT_*` entries win over the agent's own defaults (its capacity, say)."""
     return {}
 
 
