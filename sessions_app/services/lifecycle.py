@@ -336,11 +336,25 @@ def on_kernel_terminated(event: KernelTerminated) -> None:
             "terminated event of a restarting kernel ignored", extra={"kernel_id": event.kernel_id}
         )
         return
+    reason = event.reason or ("oom-killed" if event.oom_killed else "terminated")
+    if (
+        kernel.status in KernelStatus.starting()
+        and not event.oom_killed
+        and session_requeue(
+            session=kernel.session,
+            reason=reason,
+            msg=f"Agent {event.agent_id} ended the kernel before it started ({reason}); "
+            "the session waits for the scheduler again.",
+        )
+    ):
+        # never ran (a create cut short by an agent crash, say): the user still wants it, and
+        # the agent already removed the container, so its capacity is free to place it again
+        return
     if kernel.status not in KernelStatus.terminal():
         kernel_transition(
             kernel=kernel,
             to=KernelStatus.TERMINATED,
-            reason=event.reason or ("oom-killed" if event.oom_killed else "terminated"),
+            reason=reason,
             extra_fields={"exit_code": event.exit_code, "oom_killed": event.oom_killed},
         )
     _release(kernel)

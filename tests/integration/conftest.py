@@ -46,7 +46,8 @@ def stack_redis_url() -> Iterator[str]:
 @pytest.fixture
 def stack_env() -> dict[str, str]:
     """Environment overrides for every role of `platform_stack`; a test module overrides this
-    fixture to tune timeouts (the fault tests shorten the LOST timeout, for example)."""
+    fixture to tune timeouts (the fault tests shorten the LOST timeout, for example); its
+    `BAI_AGENT_*` entries win over the agent's own defaults (its capacity, say)."""
     return {}
 
 
@@ -95,6 +96,8 @@ def platform_stack(
             "BAI_AGENT_CAPACITY": json.dumps({"mem": str(2 * 1024**3)}),
             "BAI_AGENT_SCRATCH_ROOT": str(tmp_path / "scratch"),
             "BAI_AGENT_PORT_RANGE": json.dumps([32000, 32199]),
+            # a module's `stack_env` may declare the agent's own settings too (its capacity)
+            **{k: v for k, v in stack_env.items() if k.startswith("BAI_AGENT_")},
         },
     )
     try:

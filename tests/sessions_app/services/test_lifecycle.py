@@ -118,6 +118,48 @@ class TestAgentEvents:
         assert kernel.status == KernelStatus.RUNNING
         assert scheduled_session.status == SessionStatus.RUNNING
 
+    def test_kernel_ended_before_it_started_goes_back_to_the_queue(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+
+        lifecycle.on_kernel_terminated(
+            KernelTerminated(
+                agent_id=world.agent.pk,
+                kernel_id=str(kernel.pk),
+                reason="terminated-while-agent-down",
+            )
+        )
+
+        kernel.refresh_from_db()
+        scheduled_session.refresh_from_db()
+        assert scheduled_session.status == SessionStatus.PENDING
+        assert scheduled_session.status_data["requeues"] == 1
+        assert scheduled_session.status_data["scheduler"]["verdict"] == (
+            "terminated-while-agent-down"
+        )
+        assert (kernel.status, kernel.agent_id, kernel.holds_resources) == (
+            KernelStatus.PENDING, None, False,
+        )  # fmt: skip
+        assert used(world, "cpu") == 0
+
+    def test_kernel_oom_killed_while_starting_ends_the_session(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+
+        lifecycle.on_kernel_terminated(
+            KernelTerminated(
+                agent_id=world.agent.pk, kernel_id=str(kernel.pk), exit_code=137, oom_killed=True
+            )
+        )
+
+        kernel.refresh_from_db()
+        scheduled_session.refresh_from_db()
+        assert (kernel.status, kernel.status_info) == (KernelStatus.TERMINATED, "oom-killed")
+        assert scheduled_session.status == SessionStatus.TERMINATED
+        assert used(world, "cpu") == 0
+
     def test_lost_agent_ends_its_kernels(
         self, world: ComputeWorld, scheduled_session: Session
     ) -> None:
