@@ -152,3 +152,13 @@ class CallbackURLNotAllowed(InvalidAPIParameters):
 class AgentDesignationNotAllowed(PermissionDenied):
     error_type = "agent-designation-not-allowed"
     title = "Only superadmins may choose the agents of a session."
+
+
+class InvalidImageName(InvalidAPIParameters):
+    error_type = "invalid-image-name"
+    title = "The new image's name is not a valid image name."
+
+
+class CommittedImageExists(Conflict):
+    error_type = "image-already-exists"
+    title = "An image of that name and tag already exists."

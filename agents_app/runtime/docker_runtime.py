@@ -15,7 +15,7 @@ import re
 import shutil
 import stat
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from agents_app.kernel_runner import RUNNER_PATH
 from agents_app.kernel_runner.client import wait_runner_ready
 
+from .commit import committed_image, container_commit
 from .dotfiles import dotfiles_write
 from .errors import (
     FileAccessError,
@@ -44,6 +45,7 @@ from .models import (
     BOOTSTRAP_FAILED_EXIT_CODE,
     LABEL_AGENT_ID,
     LABEL_CLUSTER_HOSTNAME,
+    LABEL_COMMIT_TASK_ID,
     LABEL_KERNEL_ID,
     LABEL_OWNER_ACCESS_KEY,
     LABEL_RUNNER_PORT,
@@ -637,6 +639,33 @@ class DockerRuntime:
     def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> ImageInfo:
         """Pull from a registry (for agents that have one); returns the pulled image."""
         return _image_info(self.client.images.pull(ref, auth_config=auth), ref)
+
+    def commit_kernel(
+        self,
+        kernel_id: str,
+        *,
+        repository: str,
+        tag: str,
+        task_id: str,
+        labels: Mapping[str, str],
+        progress: Callable[[int, str], None] | None = None,
+    ) -> ImageInfo:
+        """Save a running kernel and its /home/work as `repository:tag` (see runtime/commit.py)."""
+        ref = f"{repository}:{tag}"
+        with self._kernel_lock(kernel_id):
+            existing = committed_image(self.client, ref, task_id)
+            if existing is not None:  # a redelivered command: the image is already there
+                return _image_info(existing, ref)
+            image = container_commit(
+                self.client,
+                self._get(kernel_id),
+                repository=repository,
+                tag=tag,
+                labels={**labels, LABEL_COMMIT_TASK_ID: task_id},
+                workdir=CONTAINER_WORKDIR,
+                progress=progress,
+            )
+        return _image_info(image, ref)
 
     def container_stats(self, kernel_id: str) -> ContainerStats:
         stats: dict[str, Any] = self._get(kernel_id).stats(stream=False)

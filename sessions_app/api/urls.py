@@ -11,6 +11,7 @@ from .views import (
     SessionStatusHistoryView,
 )
 from .views_capacity import CheckPresetsView
+from .views_commit import SessionCommitView, SessionImagifyView
 from .views_exec import (
     SessionAppsView,
     SessionCompleteView,
@@ -54,4 +55,7 @@ urlpatterns = [
     path("session/<str:ref>/download", SessionDownloadView.as_view(), name="session-download"),
     path("session/<str:ref>/files", SessionFilesView.as_view(), name="session-files"),
     path("stream/session/<str:ref>/apps", SessionAppsView.as_view(), name="session-apps"),
+    # saving a session as an image (services/commit.py)
+    path("session/<str:ref>/commit", SessionCommitView.as_view(), name="session-commit"),
+    path("session/<str:ref>/imagify", SessionImagifyView.as_view(), name="session-imagify"),
 ]
