@@ -7,7 +7,11 @@
   so they cannot simply be left out);
 - `/home/work` is a bind mount (the kernel's scratch folder), which a commit never contains, and
   it is where a kernel's user writes: its content is copied (through the engine, so ownership and
-  modes are kept) into a stopped helper container of the first commit, which is committed again.
+  modes are kept) to `WORKDIR_SEED` in a helper container of the first commit, which is committed
+  again. A kernel's `/home/work` is a fresh bind mount that would hide anything the image has
+  there, so the image carries the copy elsewhere and its label `ai.backend.commit.workdir` tells
+  the runtime to copy it into the new kernel's scratch folder before the kernel starts
+  (`workdir_seed`).
 The first commit stays untagged under the final image, so removing the final image removes both.
 """
 
@@ -26,13 +30,15 @@ from docker.models.containers import Container
 from docker.models.images import Image
 
 from .errors import CommitFailed
-from .models import LABEL_COMMIT_TASK_ID
+from .models import LABEL_COMMIT_TASK_ID, LABEL_COMMIT_WORKDIR
 
 log = logging.getLogger(__name__)
 
 # What a committed image never takes from the kernel's home: its SSH keys are the owner's.
 WORKDIR_EXCLUDED = (".ssh",)
 SPOOL_BYTES = 64 * 1024 * 1024
+WORKDIR_SEED = "/opt/bai-commit/work"  # the committed /home/work, inside the image
+HELPER_TIMEOUT_SECONDS = 120
 
 Progress = Callable[[int, str], None]
 
@@ -67,12 +73,13 @@ def commit_config(
         if image_config.get(key) is not None
     }
     config["Env"] = image_env + blanked_env
+    new_labels[LABEL_COMMIT_WORKDIR] = WORKDIR_SEED
     config["Labels"] = new_labels
     return config
 
 
-def _workdir_archive(container: Container, workdir: str) -> IO[bytes]:
-    """A tar of `workdir` (entries named `<basename>/...`) without the excluded entries."""
+def _workdir_archive(container: Container, workdir: str, *, rename_to: str) -> IO[bytes]:
+    """A tar of `workdir` with entries named `<rename_to>/...`, without the excluded entries."""
     raw = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed below)
     chunks, _ = container.get_archive(workdir)
     for chunk in chunks:
@@ -88,6 +95,9 @@ def _workdir_archive(container: Container, workdir: str) -> IO[bytes]:
         for member in source:
             if member.name in excluded or member.name.startswith(tuple(f"{e}/" for e in excluded)):
                 continue
+            member.name = rename_to + member.name[len(base) :]
+            if member.islnk() and member.linkname.startswith(base):
+                member.linkname = rename_to + member.linkname[len(base) :]
             target.addfile(member, source.extractfile(member) if member.isfile() else None)
     raw.close()
     filtered.seek(0)
@@ -127,10 +137,21 @@ def container_commit(
     helper: Container | None = None
     try:
         report(1, f"copying {workdir}")
-        helper = client.containers.create(stage.id, command=["true"], network_mode="none")
-        parent = workdir.rstrip("/").rsplit("/", 1)[0] or "/"
-        with _workdir_archive(container, workdir) as archive:
-            copied = helper.put_archive(parent, archive)
+        # The helper empties the seed folder an earlier commit left (files deleted since must
+        # not come back) and makes its parent, then the new copy goes in.
+        seed_parent, seed_base = WORKDIR_SEED.rsplit("/", 1)
+        helper = client.containers.run(
+            stage.id,
+            command=["/bin/sh", "-c", f"rm -rf {WORKDIR_SEED} && mkdir -p {seed_parent}"],
+            user="0:0",
+            network_mode="none",
+            detach=True,
+        )
+        exit_status = helper.wait(timeout=HELPER_TIMEOUT_SECONDS).get("StatusCode")
+        if exit_status != 0:
+            raise CommitFailed(f"preparing {WORKDIR_SEED} failed (exit {exit_status})")
+        with _workdir_archive(container, workdir, rename_to=seed_base) as archive:
+            copied = helper.put_archive(seed_parent, archive)
         if not copied:
             raise CommitFailed(f"copying {workdir} into the image failed")
         report(2, f"writing {repository}:{tag}")
@@ -149,6 +170,21 @@ def container_commit(
                 helper.remove(force=True)
     log.info("kernel committed", extra={"image": f"{repository}:{tag}", "image_id": image.id})
     return image
+
+
+def workdir_seed(container: Container, *, seed: str, workdir: str) -> None:
+    """Copy a committed image's `/home/work` (at `seed` in the image) into the kernel's own
+    `workdir` mount; `container` is created, not started yet."""
+    if seed != WORKDIR_SEED:
+        raise CommitFailed(f"unexpected {LABEL_COMMIT_WORKDIR} label: {seed!r}")
+    parent, base = workdir.rstrip("/").rsplit("/", 1)
+    try:
+        with _workdir_archive(container, seed, rename_to=base) as archive:
+            copied = container.put_archive(parent or "/", archive)
+    except (APIError, NotFound, tarfile.TarError, OSError) as exc:
+        raise CommitFailed(f"restoring the committed {workdir} failed: {exc}") from exc
+    if not copied:
+        raise CommitFailed(f"restoring the committed {workdir} failed")
 
 
 def committed_image(client: DockerClient, ref: str, task_id: str) -> Image | None:

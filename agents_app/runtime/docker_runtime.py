@@ -31,9 +31,10 @@ from pydantic import BaseModel, Field
 from agents_app.kernel_runner import RUNNER_PATH
 from agents_app.kernel_runner.client import wait_runner_ready
 
-from .commit import committed_image, container_commit
+from .commit import committed_image, container_commit, workdir_seed
 from .dotfiles import dotfiles_write
 from .errors import (
+    CommitFailed,
     FileAccessError,
     ImageNotFound,
     KernelBootstrapFailed,
@@ -46,6 +47,7 @@ from .models import (
     LABEL_AGENT_ID,
     LABEL_CLUSTER_HOSTNAME,
     LABEL_COMMIT_TASK_ID,
+    LABEL_COMMIT_WORKDIR,
     LABEL_KERNEL_ID,
     LABEL_OWNER_ACCESS_KEY,
     LABEL_RUNNER_PORT,
@@ -511,6 +513,15 @@ class DockerRuntime:
                     with contextlib.suppress(NotFound):
                         return self.client.containers.get(name), False
                 raise KernelCreationFailed(f"cannot create container: {exc}") from exc
+            seed = image_labels.get(LABEL_COMMIT_WORKDIR)
+            if seed:  # a committed image: its /home/work goes into the new scratch folder
+                try:
+                    workdir_seed(container, seed=seed, workdir=CONTAINER_WORKDIR)
+                except CommitFailed as exc:
+                    with contextlib.suppress(NotFound, APIError):
+                        container.remove(force=True)
+                    self.ports.release(spec.kernel_id)
+                    raise KernelCreationFailed(str(exc)) from exc
             try:
                 # No reload here: the create's inspect already has the port bindings the
                 # readiness check needs; the caller reloads once the runner answered.

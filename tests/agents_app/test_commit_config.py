@@ -46,4 +46,5 @@ def test_the_image_keeps_its_command_user_and_backend_labels() -> None:
         "ai.backend.kernel-id": "",
         "ai.backend.owner-access-key": "",
         "ai.backend.commit.task-id": "t1",
+        "ai.backend.commit.workdir": "/opt/bai-commit/work",
     }
