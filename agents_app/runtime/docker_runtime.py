@@ -522,6 +522,10 @@ class DockerRuntime:
                         container.remove(force=True)
                     self.ports.release(spec.kernel_id)
                     raise KernelCreationFailed(str(exc)) from exc
+                # this session's dotfiles win over the copies the committed home holds
+                dotfiles_write(
+                    scratch, spec.dotfiles, uid=self.config.kernel_uid, gid=self.config.kernel_gid
+                )
             try:
                 # No reload here: the create's inspect already has the port bindings the
                 # readiness check needs; the caller reloads once the runner answered.

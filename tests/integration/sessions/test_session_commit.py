@@ -131,5 +131,5 @@ def test_a_bad_image_name_is_refused_by_the_cli(
     refused = cli(stack, owner, "session", "convert-to-image", "e2e-bad", "Not/A:Valid:Name")
 
     assert refused.returncode != 0
-    assert "invalid-image-name" in refused.stdout + refused.stderr
+    assert "not a valid image name" in refused.stdout + refused.stderr
     assert committed_refs() == []
