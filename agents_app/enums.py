@@ -81,6 +81,7 @@ class AgentCommand(StrEnum):
     GET_LOGS = "get_logs"
     LIST_FILES = "list_files"
     PULL_IMAGE = "pull_image"
+    COMMIT_KERNEL = "commit_kernel"
     RECONCILE = "reconcile"
 
     @property

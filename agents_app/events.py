@@ -29,6 +29,8 @@ from .schemas import (
     AgentStarted,
     EventName,
     ImagePullResult,
+    KernelCommitted,
+    KernelCommitUpdated,
     KernelCreationFailed,
     KernelStarted,
     KernelStats,
@@ -44,6 +46,8 @@ EVENT_MODELS: dict[str, type[Message]] = {
     "kernel_creation_failed": KernelCreationFailed,
     "kernel_stats": KernelStats,
     "image_pulled": ImagePullResult,
+    "kernel_commit_updated": KernelCommitUpdated,
+    "kernel_committed": KernelCommitted,
     "agent_started": AgentStarted,
     "agent_lost": AgentLost,
 }

@@ -152,6 +152,32 @@ class ImagePullResult(Message):
     at: datetime = Field(default_factory=utcnow)
 
 
+class KernelCommitUpdated(Message):
+    """Progress of a `commit_kernel` (one step of `total_progress` done)."""
+
+    agent_id: str
+    kernel_id: str
+    session_id: str = ""
+    task_id: str
+    current_progress: int = Field(ge=0)
+    total_progress: int = Field(ge=1)
+    message: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
+class KernelCommitted(Message):
+    """The end of a `commit_kernel`: the new local image, or why there is none."""
+
+    agent_id: str
+    kernel_id: str
+    session_id: str = ""
+    task_id: str
+    ok: bool
+    image: LocalImage | None = None
+    error: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
 class AgentLost(Message):
     """Dispatched (not sent by the agent) when the sweep marks an agent LOST."""
 
@@ -214,6 +240,22 @@ class ListFiles(KernelRef):
     path: str = "."
 
 
+COMMIT_REPOSITORY_PATTERN = (
+    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$"
+)
+COMMIT_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
+
+class CommitKernel(KernelRef):
+    """Save a running kernel (its container and its /home/work) as the local image
+    `repository:tag`, labelled with the kernel image's `ai.backend.*` labels plus `labels`."""
+
+    task_id: str = Field(min_length=1, max_length=64)
+    repository: str = Field(max_length=200, pattern=COMMIT_REPOSITORY_PATTERN)
+    tag: str = Field(pattern=COMMIT_TAG_PATTERN)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
 class PullImage(Command):
     ref: str
     username: str = ""
@@ -239,6 +281,8 @@ EventName = Literal[
     "kernel_creation_failed",
     "kernel_stats",
     "image_pulled",
+    "kernel_commit_updated",
+    "kernel_committed",
     "agent_started",
     "agent_lost",
 ]

@@ -16,10 +16,13 @@ from backendai_site.config import get_config
 
 from . import events
 from .enums import AgentCommand
+from .errors import InvalidImageLabels
 from .schemas import (
     AgentHeartbeat,
     AgentStarted,
     ImagePullResult,
+    KernelCommitted,
+    KernelCommitUpdated,
     KernelCreationFailed,
     KernelStarted,
     KernelTerminated,
@@ -32,6 +35,7 @@ from .services.agents import (
     agents_mark_lost,
 )
 from .services.commands import agent_command_send
+from .services.images import image_record_committed
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,23 @@ def kernel_creation_failed(payload: dict[str, Any]) -> None:
 @shared_task(name="agents_app.image_pulled", ignore_result=True)
 def image_pulled(payload: dict[str, Any]) -> None:
     events.dispatch("image_pulled", ImagePullResult.model_validate(payload))
+
+
+@shared_task(name="agents_app.kernel_commit_updated", ignore_result=True)
+def kernel_commit_updated(payload: dict[str, Any]) -> None:
+    events.dispatch("kernel_commit_updated", KernelCommitUpdated.model_validate(payload))
+
+
+@shared_task(name="agents_app.kernel_committed", ignore_result=True)
+def kernel_committed(payload: dict[str, Any]) -> None:
+    """Record the new image in the catalog first: whoever hears of the commit can use it."""
+    event = KernelCommitted.model_validate(payload)
+    if event.ok and event.image is not None:
+        try:
+            image_record_committed(agent_id=event.agent_id, image=event.image)
+        except InvalidImageLabels as exc:  # the commit happened, but no session can use it
+            event = event.model_copy(update={"ok": False, "error": str(exc)})
+    events.dispatch("kernel_committed", event)
 
 
 @shared_task(name="agents_app.sweep_lost_agents", ignore_result=True)

@@ -11,7 +11,7 @@ class SessionsConfig(AppConfig):
         """Subscribe to agent events and to the scheduler's start hook."""
         from agents_app import events
         from sessions_app.scheduler.hooks import on_sessions_scheduled
-        from sessions_app.services import idle, lifecycle, mounts
+        from sessions_app.services import commit, idle, lifecycle, mounts
         from storage_app.services.usage_hooks import mount_users_checker_register
 
         events.subscribe("kernel_started", lifecycle.on_kernel_started)
@@ -19,6 +19,8 @@ class SessionsConfig(AppConfig):
         events.subscribe("kernel_creation_failed", lifecycle.on_kernel_creation_failed)
         events.subscribe("agent_lost", lifecycle.on_agent_lost)
         events.subscribe("kernel_stats", idle.kernel_stats_record)
+        events.subscribe("kernel_commit_updated", commit.on_kernel_commit_updated)
+        events.subscribe("kernel_committed", commit.on_kernel_committed)
         events.set_kernel_ownership_resolver(lifecycle.unknown_kernels)
         on_sessions_scheduled(lifecycle.sessions_start)
         mount_users_checker_register(mounts.vfolder_mount_users)

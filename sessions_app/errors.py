@@ -157,3 +157,13 @@ class AgentDesignationNotAllowed(PermissionDenied):
 class TaskNotFound(NotFound):
     error_type = "task-not-found"
     title = "No such task of yours."
+
+
+class InvalidImageName(InvalidAPIParameters):
+    error_type = "invalid-image-name"
+    title = "The new image's name is not a valid image name."
+
+
+class CommittedImageExists(Conflict):
+    error_type = "image-already-exists"
+    title = "An image of that name and tag already exists."

@@ -36,6 +36,7 @@ from agents_app.accelerators.base import AcceleratorPlugin
 from agents_app.imageref import normalize_architecture
 from agents_app.runtime.errors import KernelNotFound, RuntimeBackendError
 from agents_app.runtime.models import (
+    COMMIT_STEPS,
     LABEL_ALLOCATIONS,
     RUNNER_SERVICE_NAME,
     KernelInfo,
@@ -48,10 +49,13 @@ from agents_app.schemas import (
     AgentHeartbeat,
     AgentStarted,
     CommandReply,
+    CommitKernel,
     CreateKernel,
     DestroyKernel,
     GetLogs,
     ImagePullResult,
+    KernelCommitted,
+    KernelCommitUpdated,
     KernelCreationFailed,
     KernelRef,
     KernelStarted,
@@ -518,6 +522,63 @@ class AgentDaemon:
         # report the new image at once rather than at the next heartbeat
         self.sender.send("agent_heartbeat", self.heartbeat_payload())
         return {"ok": True, "digest": digest}
+
+    def cmd_commit_kernel(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Save a running kernel as a local image; progress and the outcome go out as
+        `kernel_commit_updated` / `kernel_committed` (a redelivery re-reports the same image)."""
+        request = CommitKernel.model_validate(raw)
+        ids: dict[str, Any] = {
+            "agent_id": self.config.id,
+            "kernel_id": request.kernel_id,
+            "session_id": request.session_id,
+            "task_id": request.task_id,
+        }
+
+        def progress(step: int, message: str) -> None:
+            self.sender.send(
+                "kernel_commit_updated",
+                KernelCommitUpdated.model_validate(
+                    {
+                        **ids,
+                        "current_progress": step,
+                        "total_progress": COMMIT_STEPS,
+                        "message": message,
+                    }
+                ),
+            )
+
+        try:
+            if request.kernel_id not in self.kernels:
+                raise KernelNotFound(f"kernel {request.kernel_id} does not run on this agent")
+            image = self.runtime.commit_kernel(
+                request.kernel_id,
+                repository=request.repository,
+                tag=request.tag,
+                task_id=request.task_id,
+                labels=request.labels,
+                progress=progress,
+            )
+        except (RuntimeBackendError, BackendError) as exc:
+            log.warning("kernel commit failed", extra=self._ctx(request.kernel_id, error=str(exc)))
+            self.sender.send(
+                "kernel_committed",
+                KernelCommitted.model_validate({**ids, "ok": False, "error": str(exc)}),
+            )
+            return {"ok": False, "error": str(exc)}
+        local = LocalImage(
+            ref=f"{request.repository}:{request.tag}",
+            digest=image.digest or image.id,
+            architecture=self.architecture,
+            labels=image.labels,
+            size_bytes=image.size_bytes,
+        )
+        progress(COMMIT_STEPS, f"committed {local.ref}")
+        self.sender.send(
+            "kernel_committed", KernelCommitted.model_validate({**ids, "ok": True, "image": local})
+        )
+        # report the new image at once rather than at the next heartbeat
+        self.sender.send("agent_heartbeat", self.heartbeat_payload())
+        return {"ok": True, "image": local.ref}
 
     def cmd_reconcile(self, raw: dict[str, Any]) -> dict[str, Any]:
         request = Reconcile.model_validate(raw)

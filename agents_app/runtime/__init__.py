@@ -10,6 +10,7 @@ vocabulary (the web role, the runner client) loads no Docker SDK.
 from __future__ import annotations
 
 from .errors import (
+    CommitFailed,
     FileAccessError,
     ImageNotFound,
     KernelBootstrapFailed,
@@ -37,6 +38,7 @@ from .pools import CpuPool, PortPool
 from .protocol import Runtime
 
 __all__ = [
+    "CommitFailed",
     "ContainerStats",
     "CpuPool",
     "FileAccessError",

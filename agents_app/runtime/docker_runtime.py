@@ -15,7 +15,7 @@ import re
 import shutil
 import stat
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,10 @@ from pydantic import BaseModel, Field
 from agents_app.kernel_runner import RUNNER_PATH
 from agents_app.kernel_runner.client import wait_runner_ready
 
+from .commit import committed_image, container_commit, workdir_seed
 from .dotfiles import dotfiles_write
 from .errors import (
+    CommitFailed,
     FileAccessError,
     ImageNotFound,
     KernelBootstrapFailed,
@@ -44,6 +46,8 @@ from .models import (
     BOOTSTRAP_FAILED_EXIT_CODE,
     LABEL_AGENT_ID,
     LABEL_CLUSTER_HOSTNAME,
+    LABEL_COMMIT_TASK_ID,
+    LABEL_COMMIT_WORKDIR,
     LABEL_KERNEL_ID,
     LABEL_OWNER_ACCESS_KEY,
     LABEL_RUNNER_PORT,
@@ -509,6 +513,19 @@ class DockerRuntime:
                     with contextlib.suppress(NotFound):
                         return self.client.containers.get(name), False
                 raise KernelCreationFailed(f"cannot create container: {exc}") from exc
+            seed = image_labels.get(LABEL_COMMIT_WORKDIR)
+            if seed:  # a committed image: its /home/work goes into the new scratch folder
+                try:
+                    workdir_seed(container, seed=seed, workdir=CONTAINER_WORKDIR)
+                except CommitFailed as exc:
+                    with contextlib.suppress(NotFound, APIError):
+                        container.remove(force=True)
+                    self.ports.release(spec.kernel_id)
+                    raise KernelCreationFailed(str(exc)) from exc
+                # this session's dotfiles win over the copies the committed home holds
+                dotfiles_write(
+                    scratch, spec.dotfiles, uid=self.config.kernel_uid, gid=self.config.kernel_gid
+                )
             try:
                 # No reload here: the create's inspect already has the port bindings the
                 # readiness check needs; the caller reloads once the runner answered.
@@ -637,6 +654,33 @@ class DockerRuntime:
     def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> ImageInfo:
         """Pull from a registry (for agents that have one); returns the pulled image."""
         return _image_info(self.client.images.pull(ref, auth_config=auth), ref)
+
+    def commit_kernel(
+        self,
+        kernel_id: str,
+        *,
+        repository: str,
+        tag: str,
+        task_id: str,
+        labels: Mapping[str, str],
+        progress: Callable[[int, str], None] | None = None,
+    ) -> ImageInfo:
+        """Save a running kernel and its /home/work as `repository:tag` (see runtime/commit.py)."""
+        ref = f"{repository}:{tag}"
+        with self._kernel_lock(kernel_id):
+            existing = committed_image(self.client, ref, task_id)
+            if existing is not None:  # a redelivered command: the image is already there
+                return _image_info(existing, ref)
+            image = container_commit(
+                self.client,
+                self._get(kernel_id),
+                repository=repository,
+                tag=tag,
+                labels={**labels, LABEL_COMMIT_TASK_ID: task_id},
+                workdir=CONTAINER_WORKDIR,
+                progress=progress,
+            )
+        return _image_info(image, ref)
 
     def container_stats(self, kernel_id: str) -> ContainerStats:
         stats: dict[str, Any] = self._get(kernel_id).stats(stream=False)

@@ -25,6 +25,12 @@ class KernelCreationFailed(RuntimeBackendError):
     code = "kernel-creation-failed"
 
 
+class CommitFailed(RuntimeBackendError):
+    """A kernel could not be saved as an image (`commit_kernel`)."""
+
+    code = "commit-failed"
+
+
 class KernelBootstrapFailed(KernelCreationFailed):
     """The kernel's bootstrap script exited with an error (the message has the log tail)."""
 

@@ -18,6 +18,9 @@ LABEL_RUNTIME_PATH = "ai.backend.runtime-path"
 LABEL_RUNNER_PORT = "ai.backend.runner-port"
 LABEL_CLUSTER_HOSTNAME = "ai.backend.cluster-hostname"
 LABEL_ALLOCATIONS = "ai.backend.agent.allocations"  # the agent's accelerator allocations (JSON)
+LABEL_COMMIT_TASK_ID = "ai.backend.commit.task-id"  # on images made by commit_kernel
+LABEL_COMMIT_WORKDIR = "ai.backend.commit.workdir"  # where such an image keeps its /home/work
+COMMIT_STEPS = 3  # commit_kernel's progress steps: commit, copy /home/work, write the image
 
 RUNNER_SERVICE_NAME = "runner"
 BOOTSTRAP_FAILED_EXIT_CODE = 3  # the runner's exit code when the bootstrap script failed

@@ -7,7 +7,7 @@ Every method is idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from .models import ContainerStats, FileEntry, ImageInfo, KernelInfo, KernelSpec
@@ -33,6 +33,20 @@ class Runtime(Protocol):
     def list_images(self) -> list[ImageInfo]: ...
 
     def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> ImageInfo: ...
+
+    def commit_kernel(
+        self,
+        kernel_id: str,
+        *,
+        repository: str,
+        tag: str,
+        task_id: str,
+        labels: Mapping[str, str],
+        progress: Callable[[int, str], None] | None = None,
+    ) -> ImageInfo:
+        """Save a running kernel as the local image `repository:tag` (idempotent per
+        `task_id`: a second call returns the image the first made)."""
+        ...
 
     def container_stats(self, kernel_id: str) -> ContainerStats: ...
 

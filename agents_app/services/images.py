@@ -204,6 +204,17 @@ def images_rescan_from_agents(*, agent_ids: Iterable[str] | None = None) -> Scan
     return result
 
 
+def image_record_committed(*, agent_id: str, image: LocalImage) -> None:
+    """Put an image an agent just committed into the catalog (its next heartbeat reports it
+    too; this does not wait for it). An image without the kernel labels is refused."""
+    registries = {registry.name: registry for registry in ContainerRegistry.objects.all()}
+    with transaction.atomic():
+        result = images_upsert_local(local_images=[image], registries=registries)
+    if result.errors or result.skipped:
+        raise InvalidImageLabels(f"committed image {image.ref} not catalogued: {result.errors}")
+    log.info("committed image catalogued", extra={"agent_id": agent_id, "image": image.ref})
+
+
 def image_alias_set(*, alias: str, image: Image) -> ImageAlias:
     obj, _ = ImageAlias.objects.update_or_create(alias=alias, defaults={"image": image})
     return obj

@@ -11,6 +11,7 @@ from .views import (
     SessionStatusHistoryView,
 )
 from .views_capacity import CheckPresetsView, RecalculateUsageView
+from .views_commit import SessionCommitView, SessionImagifyView
 from .views_exec import (
     SessionAppsView,
     SessionCompleteView,
@@ -67,4 +68,7 @@ urlpatterns = [
         SessionHistorySearchView.as_view(),
         name="scheduling-history-sessions",
     ),
+    # saving a session as an image (services/commit.py)
+    path("session/<str:ref>/commit", SessionCommitView.as_view(), name="session-commit"),
+    path("session/<str:ref>/imagify", SessionImagifyView.as_view(), name="session-imagify"),
 ]

@@ -7,7 +7,7 @@ after the session ended (the agent keeps the log of a removed container). When t
 gone or does not answer, the copy kept on the kernel row (the batch output, saved by
 `batch.py`) is served instead.
 
-A task is a background task (`storage_app.services.bgtask`: folder clones and the like, its
+A task is a background task (`backendai_site.common.bgtask`: folder clones and the like, its
 progress events as lines) or a batch task, named by its kernel's or its session's id (the
 reference names kernels "tasks" here). Others' tasks are answered as unknown.
 """
@@ -23,13 +23,13 @@ from agents_app.errors import AgentNotResponding
 from agents_app.schemas import GetLogs
 from agents_app.services.commands import agent_command_call
 from backendai_site.accounts.models import KeyPair
+from backendai_site.common.bgtask import bgtask_owner, bgtask_replay_key
 from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.common.redis import get_redis
 from sessions_app.enums import KernelStatus, SessionAction
 from sessions_app.errors import TaskNotFound
 from sessions_app.models import Kernel, Session
 from sessions_app.selectors import sessions_for
-from storage_app.services.bgtask import bgtask_owner, bgtask_replay_key
 
 log = logging.getLogger(__name__)
 

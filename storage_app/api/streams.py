@@ -16,15 +16,15 @@ from django.views.decorators.csrf import csrf_exempt
 
 from backendai_site.accounts.authentication import keypair_from_signed_request
 from backendai_site.common.api.exception_handler import problem_response
-from backendai_site.common.errors import BackendError, InvalidAPIParameters, MethodNotAllowed
-from backendai_site.config import get_config
-from storage_app.errors import VFolderNotFound
-from storage_app.services.bgtask import (
+from backendai_site.common.bgtask import (
     FINAL_EVENTS,
     bgtask_channel,
     bgtask_owner,
     bgtask_replay_key,
 )
+from backendai_site.common.errors import BackendError, InvalidAPIParameters, MethodNotAllowed
+from backendai_site.config import get_config
+from storage_app.errors import VFolderNotFound
 
 KEEPALIVE_SECONDS = 15.0
 

@@ -10,12 +10,12 @@ from celery import current_app
 from django.db import transaction
 
 from backendai_site.accounts.models import User
+from backendai_site.common.bgtask import bgtask_publish, bgtask_register
 from storage_app.enums import VFolderPermissionMode, VFolderStatus
 from storage_app.errors import VFolderPermissionDenied
 from storage_app.models import VFolder
 from storage_app.selectors import VFolderAccess
 
-from .bgtask import bgtask_publish, bgtask_register
 from .folders import VFolderCreate, vfolder_create, vfolder_status_move, vfolder_usage_refresh
 from .transfer import quota_check
 from .volumes import volume_backend

@@ -372,6 +372,8 @@ ENDPOINTS = (
     Endpoint("PATCH restart", MANAGE, _signed("PATCH", S, allowed={204})),
     Endpoint("POST rename", MANAGE, _signed("POST", S + "/rename?name=renamed", allowed={204})),
     Endpoint("DELETE destroy", MANAGE, _signed("DELETE", S, allowed={200})),
+    Endpoint("POST commit", MANAGE, _signed("POST", S + "/commit", allowed={409})),
+    Endpoint("POST imagify", MANAGE, _signed("POST", S + "/imagify?image_name=m", allowed={409})),
 )
 
 

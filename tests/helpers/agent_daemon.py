@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ class InMemoryBackend:
         self.fail_next: Exception | None = None
         self.closed = False
         self.scratch_bytes: dict[str, int] = {}
+        self.images: dict[str, ImageInfo] = {}  # made by commit_kernel, by ref
 
     def create_kernel(self, spec: KernelSpec) -> KernelInfo:
         if spec.kernel_id in self.containers:
@@ -86,10 +87,35 @@ class InMemoryBackend:
     def list_images(self) -> list[ImageInfo]:
         ref = "backendai/python:3.11-debian"
         labels = {"ai.backend.kernelspec": "1"}
-        return [ImageInfo(id="sha256:local", name=ref, tags=[ref], labels=labels)]
+        base = ImageInfo(id="sha256:local", name=ref, tags=[ref], labels=labels)
+        return [base, *self.images.values()]
 
     def pull_image(self, ref: str, auth: dict[str, str] | None = None) -> ImageInfo:
         return ImageInfo(id="sha256:local", name=ref, tags=[ref], digest="sha256:pulled")
+
+    def commit_kernel(
+        self,
+        kernel_id: str,
+        *,
+        repository: str,
+        tag: str,
+        task_id: str,
+        labels: Mapping[str, str],
+        progress: Callable[[int, str], None] | None = None,
+    ) -> ImageInfo:
+        self.get_kernel(kernel_id)
+        ref = f"{repository}:{tag}"
+        if ref in self.images:
+            return self.images[ref]
+        if self.fail_next is not None:
+            exc, self.fail_next = self.fail_next, None
+            raise exc
+        for step, message in enumerate(("commit", "copy", "write")):
+            if progress is not None:
+                progress(step, message)
+        labels = {"ai.backend.kernelspec": "1", **labels, "ai.backend.commit.task-id": task_id}
+        self.images[ref] = ImageInfo(id=f"sha256:{task_id}", name=ref, tags=[ref], labels=labels)
+        return self.images[ref]
 
     def container_stats(self, kernel_id: str) -> ContainerStats:
         self.get_kernel(kernel_id)

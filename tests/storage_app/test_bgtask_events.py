@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from storage_app.services.bgtask import bgtask_publish, bgtask_register
+from backendai_site.common.bgtask import bgtask_publish, bgtask_register
 from tests.helpers.storage import Api
 
 pytestmark = pytest.mark.django_db(transaction=True)

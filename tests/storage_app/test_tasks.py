@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from backendai_site.common.bgtask import bgtask_owner, bgtask_replay_key
 from backendai_site.common.redis import get_redis
 from backendai_site.config import get_config
 from storage_app.enums import VFolderStatus
 from storage_app.models import StorageVolume, VFolder
 from storage_app.selectors import vfolder_resolve
-from storage_app.services.bgtask import bgtask_owner, bgtask_replay_key
 from storage_app.services.clone import vfolder_clone_run, vfolder_clone_start
 from storage_app.services.transfer import uploads_sweep
 from storage_app.services.volumes import vfolder_root

@@ -13,10 +13,10 @@ from typing import Any, cast
 import pytest
 from django.test import Client
 
+from backendai_site.common.bgtask import bgtask_publish, bgtask_register
 from sessions_app.enums import KernelStatus, SessionResult, SessionStatus, SessionType
 from sessions_app.models import Kernel, Session
 from sessions_app.services.execute import ExecuteRequest, KernelEndpoint, session_execute
-from storage_app.services.bgtask import bgtask_publish, bgtask_register
 from tests.factories.sessions import (
     SessionFactory,
     owner_session_kwargs,
