@@ -23,7 +23,7 @@ from tests.factories.sessions import (
     session_dependency_create,
 )
 from tests.helpers.credentials import Credentials, make_credentials, signed_headers
-from tests.helpers.host_runner import RUNNER_SECRET, host_runners
+from tests.helpers.host_runner import host_runner_endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -144,17 +144,8 @@ def endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Kernel
         return None
 
     monkeypatch.setattr("sessions_app.services.execute.session_access_touch", _no_touch)
-    with host_runners(tmp_path) as start:
-        yield KernelEndpoint(
-            session_id=uuid.uuid4(),
-            kernel_id=uuid.uuid4(),
-            host="127.0.0.1",
-            runner_port=start(),
-            secret=RUNNER_SECRET,
-            host_ports={},
-            service_ports=[],
-            preopen_ports=[],
-        )
+    with host_runner_endpoint(tmp_path) as endpoint:
+        yield endpoint
 
 
 class TestCompletion:

@@ -20,7 +20,7 @@ from sessions_app.services.files import (
     session_files_check,
     session_files_upload,
 )
-from tests.helpers.host_runner import RUNNER_SECRET, host_runners
+from tests.helpers.host_runner import host_runner_endpoint
 
 MiB = 1024 * 1024
 
@@ -35,17 +35,8 @@ def endpoint(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelE
     workdir.mkdir()
     # the access marks go to Redis in the background; nothing here needs them
     monkeypatch.setattr("sessions_app.services.files.session_access_touch", _no_touch)
-    with host_runners(workdir) as start:
-        yield KernelEndpoint(
-            session_id=uuid.uuid4(),
-            kernel_id=uuid.uuid4(),
-            host="127.0.0.1",
-            runner_port=start(),
-            secret=RUNNER_SECRET,
-            host_ports={},
-            service_ports=[],
-            preopen_ports=[],
-        )
+    with host_runner_endpoint(workdir) as endpoint:
+        yield endpoint
 
 
 async def _no_touch(session_id: uuid.UUID) -> None:
