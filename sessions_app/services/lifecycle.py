@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from agents_app.enums import AgentStatus
 from agents_app.schemas import (
+    TERMINATED_WHILE_AGENT_DOWN,
     AgentLost,
     CreateKernel,
     DestroyKernel,
@@ -330,6 +331,18 @@ def on_kernel_terminated(event: KernelTerminated) -> None:
         log.info(
             "terminated event of a restarting kernel ignored", extra={"kernel_id": event.kernel_id}
         )
+        return
+    if (
+        event.reason == TERMINATED_WHILE_AGENT_DOWN
+        and kernel.status in KernelStatus.starting()
+        and session_requeue(
+            session=kernel.session,
+            reason=event.reason,
+            msg=f"Agent {event.agent_id} stopped before the kernel started (its container was "
+            "gone when the agent came back); the session waits for the scheduler again.",
+        )
+    ):
+        # an agent crash in the middle of a create is not the user's doing: place it again
         return
     if kernel.status not in KernelStatus.terminal():
         kernel_transition(
