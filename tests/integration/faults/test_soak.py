@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db.models import Q
 
 from agents_app.enums import AgentStatus
 from agents_app.models import Agent
@@ -150,6 +151,7 @@ class Tally:
     failures: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     not_running: Counter[str] = field(default_factory=Counter)
+    not_running_ids: list[str] = field(default_factory=list)
     slowest_create: float = 0.0
     executes: int = 0
     destroys: int = 0
@@ -246,8 +248,11 @@ def client_loop(
         if body.get("status") == "RUNNING":
             execute_checked(tally, creds, urls[round_no % len(urls)], session_id, round_no + 10)
         else:
+            # a blocking create answers RUNNING unless the session ended or timed out meanwhile
             with tally.lock:
                 tally.not_running[str(body.get("status"))] += 1
+                tally.not_running_ids.append(session_id)
+            tally.fail(f"create {session_id} answered {body.get('status')}, not RUNNING")
         status, body = call(tally, creds, base, "DELETE", f"/session/{session_id}")
         if status in (200, 204):
             with tally.lock:
@@ -329,6 +334,12 @@ class TestSoak:
             f"created but not RUNNING {dict(tally.not_running)}, answers {dict(tally.statuses)}, "
             f"final statuses {dict(final)}"
         )
+        # the sessions that did not simply run and end TERMINATED, with their reasons
+        odd = Session.objects.filter(
+            Q(pk__in=tally.not_running_ids)
+            | (Q(pk__in=tally.created) & ~Q(status=SessionStatus.TERMINATED))
+        )
+        print(f"soak: odd sessions {list(odd.values_list('id', 'status', 'status_info'))}")
         context = soak_stack.stack.logs()
         if errors or tally.server_errors or tally.failures or not settled:
             print(context)
