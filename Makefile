@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv lint bench clean
+.PHONY: run test soak venv lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || "$$(scripts/find_python.sh)" -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@bash scripts/test.sh
+
+# the soak test alone (marker `soak`, excluded from `make test`); BAI_SOAK_SECONDS sets its length
+soak: $(STAMP)
+	@bash scripts/test.sh -m soak -rP tests/integration/faults/test_soak.py
 
 lint: $(STAMP)
 	@$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy .

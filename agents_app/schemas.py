@@ -124,6 +124,10 @@ class KernelStarted(Message):
     at: datetime = Field(default_factory=utcnow)
 
 
+# the reason of a kernel whose container an agent found dead when it started again (recover)
+TERMINATED_WHILE_AGENT_DOWN = "terminated-while-agent-down"
+
+
 class KernelTerminated(Message):
     agent_id: str
     kernel_id: str

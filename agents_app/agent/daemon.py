@@ -46,6 +46,7 @@ from agents_app.runtime.models import (
 )
 from agents_app.runtime.protocol import Runtime
 from agents_app.schemas import (
+    TERMINATED_WHILE_AGENT_DOWN,
     AgentHeartbeat,
     AgentStarted,
     CommandReply,
@@ -228,7 +229,7 @@ class AgentDaemon:
                 log.info("kernel adopted", extra=self._ctx(state.kernel_id))
                 self._emit_started(state, adopted=True)
             else:
-                self._finish(state, reason="terminated-while-agent-down")
+                self._finish(state, reason=TERMINATED_WHILE_AGENT_DOWN)
         return AgentStarted(**self._info_fields(), kernels=reported)
 
     def start(self) -> None:

@@ -201,10 +201,16 @@ class DockerRuntime:
         return {"label": labels}
 
     def _containers(self) -> list[Container]:
-        return list(self.client.containers.list(all=True, filters=self._agent_filter()))
+        # `list` inspects each listed container; one removed in between (a destroy running
+        # meanwhile) is dropped instead of failing the whole listing with NotFound
+        return list(
+            self.client.containers.list(all=True, filters=self._agent_filter(), ignore_removed=True)
+        )
 
     def _find(self, kernel_id: str) -> Container | None:
-        found = self.client.containers.list(all=True, filters=self._agent_filter(kernel_id))
+        found = self.client.containers.list(
+            all=True, filters=self._agent_filter(kernel_id), ignore_removed=True
+        )
         if found:
             return found[0]
         with contextlib.suppress(NotFound):  # a create that raced us may not be listed yet

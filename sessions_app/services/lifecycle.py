@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from agents_app.enums import AgentStatus
 from agents_app.schemas import (
+    TERMINATED_WHILE_AGENT_DOWN,
     AgentLost,
     CreateKernel,
     DestroyKernel,
@@ -336,25 +337,23 @@ def on_kernel_terminated(event: KernelTerminated) -> None:
             "terminated event of a restarting kernel ignored", extra={"kernel_id": event.kernel_id}
         )
         return
-    reason = event.reason or ("oom-killed" if event.oom_killed else "terminated")
     if (
-        kernel.status in KernelStatus.starting()
-        and not event.oom_killed
+        event.reason == TERMINATED_WHILE_AGENT_DOWN
+        and kernel.status in KernelStatus.starting()
         and session_requeue(
             session=kernel.session,
-            reason=reason,
-            msg=f"Agent {event.agent_id} ended the kernel before it started ({reason}); "
-            "the session waits for the scheduler again.",
+            reason=event.reason,
+            msg=f"Agent {event.agent_id} stopped before the kernel started (its container was "
+            "gone when the agent came back); the session waits for the scheduler again.",
         )
     ):
-        # never ran (a create cut short by an agent crash, say): the user still wants it, and
-        # the agent already removed the container, so its capacity is free to place it again
+        # an agent crash in the middle of a create is not the user's doing: place it again
         return
     if kernel.status not in KernelStatus.terminal():
         kernel_transition(
             kernel=kernel,
             to=KernelStatus.TERMINATED,
-            reason=reason,
+            reason=event.reason or ("oom-killed" if event.oom_killed else "terminated"),
             extra_fields={"exit_code": event.exit_code, "oom_killed": event.oom_killed},
         )
     _release(kernel)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,9 +18,11 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.db import connection
 
 from agents_app.selectors import image_resolve
 from backendai_site.config import get_config
+from backendai_site.devservices import database_url_from_settings
 from tests.helpers import processes
 from tests.helpers.credentials import Credentials
 from tests.helpers.paths import REPO_ROOT
@@ -49,6 +55,34 @@ def require(condition: bool, reason: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason} (required under CI=true)")
         pytest.skip(reason)
+
+
+KERNEL_IMAGE = "backendai/python:3.11-debian"
+
+
+def require_docker_and_kernel_image() -> None:
+    """Skip (fail under CI=true) unless the Docker engine answers and the kernel image is built."""
+    require(shutil.which("docker") is not None, "the docker CLI is not installed")
+    info = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
+    require(info.returncode == 0, "the Docker engine is not running")
+    image = subprocess.run(
+        ["docker", "image", "inspect", KERNEL_IMAGE], capture_output=True, check=False
+    )
+    require(image.returncode == 0, "the kernel image is missing (scripts/build_kernel_image.sh)")
+
+
+def roles_env(redis_url: str, overrides: dict[str, str]) -> dict[str, str]:
+    """The environment every role of a test stack shares: the pytest database, the stack's own
+    Redis database, plain-text logs and a LOST timeout short enough for a test."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url_from_settings(connection.settings_dict),
+        "REDIS_URL": redis_url,
+        "BAI_LOG_JSON": "false",
+        "BAI_AGENTS_LOST_TIMEOUT": "30",
+        "BAI_AGENTS_SWEEP_INTERVAL": "3",
+        **overrides,
+    }
 
 
 @dataclass
@@ -94,6 +128,53 @@ class Stack:
         for process in self.processes.values():
             processes.stop(process)
         self.processes.clear()
+
+
+# -- the roles' command lines, shared by every stack that starts them --------------------------
+
+
+def web_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "backendai_site.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]  # fmt: skip
+
+
+def manager_command(node_name: str, beat_schedule: Path | None) -> list[str]:
+    """A manager worker on `manager,events`; with `beat_schedule` it embeds beat (`-B`), which
+    exactly one worker of a platform must do."""
+    beat = ["-B", "-s", str(beat_schedule)] if beat_schedule is not None else []
+    return [sys.executable, "-m", "celery", "-A", "backendai_site", "worker", *beat,
+            "-Q", "manager,events", "-P", "threads", "-c", "4", "-n", f"{node_name}@%h",
+            "--without-mingle", "--without-gossip", "-l", "INFO"]  # fmt: skip
+
+
+def batch_command(node_name: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "backendai_site", "worker", "-Q", "batch",
+            "-P", "threads", "-c", "4", "-n", f"{node_name}@%h",
+            "--without-mingle", "--without-gossip", "-l", "INFO"]  # fmt: skip
+
+
+AGENT_COMMAND = [sys.executable, "manage.py", "run_agent"]
+
+
+def agent_env(
+    agent_id: str, *, capacity: dict[str, str], scratch_root: Path, port_range: tuple[int, int]
+) -> dict[str, str]:
+    """The environment of one agent daemon; two agents on one machine differ in all of these."""
+    return {
+        "BAI_AGENT_ID": agent_id,
+        "BAI_AGENT_HEARTBEAT_INTERVAL": "1",
+        "BAI_AGENT_CAPACITY": json.dumps(capacity),
+        "BAI_AGENT_SCRATCH_ROOT": str(scratch_root),
+        "BAI_AGENT_PORT_RANGE": json.dumps(list(port_range)),
+    }
+
+
+def web_up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/", timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def agent_containers_remove(agent_id: str) -> None:

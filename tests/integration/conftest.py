@@ -4,33 +4,33 @@ isolated Redis database. The official CLI talks to the web role like a user woul
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
-import sys
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection
 
 from agents_app.enums import AgentStatus
 from agents_app.models import Agent
 from backendai_site.config import get_config
-from backendai_site.devservices import database_url_from_settings
 from tests.helpers.credentials import Credentials
 from tests.helpers.net import free_port
 from tests.helpers.stack import (
+    AGENT_COMMAND,
     Stack,
     agent_containers_remove,
+    agent_env,
+    batch_command,
     client_env,
     images_known,
-    require,
+    manager_command,
+    require_docker_and_kernel_image,
     reserved_redis_db,
+    roles_env,
+    web_command,
+    web_up,
 )
 from tests.helpers.wait import wait_for
 
@@ -55,61 +55,30 @@ def stack_env() -> dict[str, str]:
 def platform_stack(
     transactional_db: None, tmp_path: Path, stack_redis_url: str, stack_env: dict[str, str]
 ) -> Iterator[Stack]:
-    require(shutil.which("docker") is not None, "the docker CLI is not installed")
-    info = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
-    require(info.returncode == 0, "the Docker engine is not running")
-    image = subprocess.run(
-        ["docker", "image", "inspect", "backendai/python:3.11-debian"],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    require(image.returncode == 0, "the kernel image is missing (scripts/build_kernel_image.sh)")
-
-    redis_url = stack_redis_url
+    require_docker_and_kernel_image()
     port = free_port()
     agent_id = f"e2e-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_from_settings(connection.settings_dict),
-        "REDIS_URL": redis_url,
-        "BAI_LOG_JSON": "false",
-        "BAI_AGENTS_LOST_TIMEOUT": "30",
-        "BAI_AGENTS_SWEEP_INTERVAL": "3",
-        **stack_env,
-    }
+    env = roles_env(stack_redis_url, stack_env)
     stack = Stack(url=f"http://127.0.0.1:{port}", agent_id=agent_id, env=env, tmp=tmp_path)
-    py = sys.executable
-    stack.spawn("web", [py, "-m", "uvicorn", "backendai_site.asgi:application",
-                        "--host", "127.0.0.1", "--port", str(port), "--no-access-log"])  # fmt: skip
-    stack.spawn("manager", [py, "-m", "celery", "-A", "backendai_site", "worker", "-B",
-                            "-s", str(tmp_path / "beat"), "-Q", "manager,events", "-P", "threads",
-                            "-c", "4", "-n", f"manager-{agent_id}@%h", "--without-mingle",
-                            "--without-gossip", "-l", "INFO"])  # fmt: skip
-    stack.spawn("batch", [py, "-m", "celery", "-A", "backendai_site", "worker", "-Q", "batch",
-                          "-P", "threads", "-c", "4", "-n", f"batch-{agent_id}@%h",
-                          "--without-mingle", "--without-gossip", "-l", "INFO"])  # fmt: skip
+    stack.spawn("web", web_command(port))
+    stack.spawn("manager", manager_command(f"manager-{agent_id}", tmp_path / "beat"))
+    stack.spawn("batch", batch_command(f"batch-{agent_id}"))
     stack.spawn(
         "agent",
-        [py, "manage.py", "run_agent"],
+        AGENT_COMMAND,
         {
-            "BAI_AGENT_ID": agent_id,
-            "BAI_AGENT_HEARTBEAT_INTERVAL": "1",
-            "BAI_AGENT_CAPACITY": json.dumps({"mem": str(2 * 1024**3)}),
-            "BAI_AGENT_SCRATCH_ROOT": str(tmp_path / "scratch"),
-            "BAI_AGENT_PORT_RANGE": json.dumps([32000, 32199]),
+            **agent_env(
+                agent_id,
+                capacity={"mem": str(2 * 1024**3)},
+                scratch_root=tmp_path / "scratch",
+                port_range=(32000, 32199),
+            ),
             # a module's `stack_env` may declare the agent's own settings too (its capacity)
             **{k: v for k, v in stack_env.items() if k.startswith("BAI_AGENT_")},
         },
     )
     try:
-
-        def web_up() -> bool:
-            try:
-                with urllib.request.urlopen(stack.url + "/", timeout=1):
-                    return True
-            except OSError:
-                return False
-
-        wait_for(web_up, 60, "the web role")
+        wait_for(lambda: web_up(stack.url), 60, "the web role")
         wait_for(
             lambda: Agent.objects.filter(pk=agent_id, status=AgentStatus.ALIVE).exists(),
             60,

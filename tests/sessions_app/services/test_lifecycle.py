@@ -8,6 +8,7 @@ import pytest
 
 from agents_app.enums import AgentStatus
 from agents_app.schemas import (
+    TERMINATED_WHILE_AGENT_DOWN,
     AgentLost,
     KernelCreationFailed,
     KernelTerminated,
@@ -225,6 +226,47 @@ class TestSessionDestroy:
         world.agent.save(update_fields=["status"])
 
         lifecycle.session_destroy(session=scheduled_session, forced=True)
+
+        scheduled_session.refresh_from_db()
+        assert scheduled_session.status == SessionStatus.TERMINATED
+        assert used(world, "cpu") == 0
+
+
+class TestAgentRestartDuringACreate:
+    def test_a_container_gone_before_the_start_requeues_the_session(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+        assert kernel.status in KernelStatus.starting()
+
+        lifecycle.on_kernel_terminated(
+            KernelTerminated(
+                agent_id=world.agent.pk,
+                kernel_id=str(kernel.pk),
+                reason=TERMINATED_WHILE_AGENT_DOWN,
+            )
+        )
+
+        scheduled_session.refresh_from_db()
+        kernel.refresh_from_db()
+        assert scheduled_session.status == SessionStatus.PENDING
+        assert scheduled_session.status_data["scheduler"]["verdict"] == TERMINATED_WHILE_AGENT_DOWN
+        assert (kernel.status, kernel.agent_id) == (KernelStatus.PENDING, None)
+        assert used(world, "cpu") == 0 and used(world, "mem") == 0
+
+    def test_a_started_kernel_gone_while_the_agent_was_down_ends_its_session(
+        self, world: ComputeWorld, scheduled_session: Session
+    ) -> None:
+        kernel = scheduled_session.kernels.get()
+        lifecycle.on_kernel_started(started_event(kernel))
+
+        lifecycle.on_kernel_terminated(
+            KernelTerminated(
+                agent_id=world.agent.pk,
+                kernel_id=str(kernel.pk),
+                reason=TERMINATED_WHILE_AGENT_DOWN,
+            )
+        )
 
         scheduled_session.refresh_from_db()
         assert scheduled_session.status == SessionStatus.TERMINATED
