@@ -20,6 +20,7 @@ import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -206,11 +207,18 @@ class PostgresCluster:
 
 
 @contextlib.contextmanager
-def private_postgres(workdir: Path) -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster(workdir)
+def private_postgres() -> Iterator[PostgresCluster]:
+    """A cluster in a folder of its own under the system's temporary directory, removed at the
+    end. Not under pytest's `tmp_path`: every pytest run that starts resets its base folder to
+    mode 0700, which would lock PostgreSQL's system user out of its data folder mid-test."""
+    workdir = Path(tempfile.mkdtemp(prefix="bai-test-pg-"))
     try:
-        cluster.init()
-        cluster.start()
-        yield cluster
+        cluster = PostgresCluster(workdir)
+        try:
+            cluster.init()
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop(signal.SIGKILL)
     finally:
-        cluster.stop(signal.SIGKILL)
+        shutil.rmtree(workdir, ignore_errors=True)

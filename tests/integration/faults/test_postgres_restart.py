@@ -105,7 +105,7 @@ def private_stack(tmp_path: Path) -> Iterator[PrivateStack]:
     require(shutil.which("docker") is not None, "the docker CLI is not installed")
     info = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
     require(info.returncode == 0, "the Docker engine is not running")
-    with private_postgres(tmp_path / "pg") as cluster, reserved_redis_db() as redis_db:
+    with private_postgres() as cluster, reserved_redis_db() as redis_db:
         database_url = cluster.create_database("backendai")
         env = {
             **os.environ,
