@@ -9,7 +9,10 @@ from collections.abc import Callable
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from backendai_site.common.api.exception_handler import UNHANDLED_EXCEPTION_ATTR
+from backendai_site.common.api.exception_handler import (
+    DATABASE_UNAVAILABLE_ATTR,
+    UNHANDLED_EXCEPTION_ATTR,
+)
 
 from .services import error_log_record_server_error
 
@@ -21,14 +24,16 @@ class ServerErrorLogMiddleware:
 
     DRF views answer their own exceptions through the API exception handler, which leaves the
     exception on the request (`UNHANDLED_EXCEPTION_ATTR`); other views' exceptions arrive in
-    `process_exception` before Django's 500 handler answers."""
+    `process_exception` before Django's 500 handler answers. A 503 `database-unavailable` is
+    not recorded: the error log lives in that database, and trying would hold the answer for
+    another connection-pool timeout."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if response.status_code >= 500:
+        if response.status_code >= 500 and not getattr(response, DATABASE_UNAVAILABLE_ATTR, False):
             try:
                 self._record(request, response.status_code)
             except DatabaseError:  # the database itself is away: the answer stands, unlogged

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # The exception behind a 5xx answer, left on the Django request for the error log's middleware.
 UNHANDLED_EXCEPTION_ATTR = "bai_unhandled_exception"
+# Set on a 503 `database-unavailable` answer: the database is known to be away, so nothing after
+# the view (the server-error log) should wait for a connection to it again.
+DATABASE_UNAVAILABLE_ATTR = "bai_database_unavailable"
 
 STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.INVALID: 400,
@@ -150,6 +153,7 @@ def _add_retry_after(response: HttpResponseBase, exc: BaseException, error: Back
     cause passes by itself (the database restarting), the error's own estimate."""
     if isinstance(error, DatabaseUnavailable):
         response["Retry-After"] = str(error.retry_after)
+        setattr(response, DATABASE_UNAVAILABLE_ATTR, True)
         return
     if problem_status(error) != 429:
         return
