@@ -47,6 +47,16 @@ VERDICT_REFRESH_SECONDS = 60
 _AR = AgentResource._meta.db_table
 _SESSION = Session._meta.db_table
 
+# Rows locked in one order (agent, slot) before either update: `UPDATE ... FROM unnest()` locks
+# them in whatever order its join visits them, so two releases (or a release and a reservation)
+# over the same agents could each hold a row the other waits for.
+_LOCK_SQL = f"""
+SELECT 1 FROM {_AR} AS ar
+JOIN unnest(%s::text[], %s::text[]) AS v(agent_id, slot_name)
+  ON ar.agent_id = v.agent_id AND ar.slot_name = v.slot_name
+ORDER BY ar.agent_id, ar.slot_name
+FOR UPDATE OF ar
+"""
 _RESERVE_SQL = f"""
 UPDATE {_AR} AS ar SET used = ar.used + v.delta
 FROM unnest(%s::text[], %s::text[], %s::numeric[]) AS v(agent_id, slot_name, delta)
@@ -106,6 +116,7 @@ def _reserve(deltas: Deltas) -> bool:
         return True
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_LOCK_SQL, columns[:2])
             cursor.execute(_RESERVE_SQL, columns)
             if len(cursor.fetchall()) != len(columns[0]):
                 raise _Refused
@@ -119,6 +130,7 @@ def _release(deltas: Deltas) -> None:
     if not columns[0]:
         return
     with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, columns[:2])
         cursor.execute(_RELEASE_SQL, columns)
 
 
