@@ -9,7 +9,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
-from backendai_site.config import MetricsSection, get_config
+from backendai_site.config import MetricsSection, get_config, load_config
 
 TOKEN = "s3cret-token-for-scrapes"
 
@@ -108,3 +108,14 @@ def test_bad_settings_are_refused() -> None:
         MetricsSection.model_validate({"allowed_networks": ["not-a-network"]})
     with pytest.raises(ValidationError):
         MetricsSection.model_validate({"bearer_token": "short"})
+
+
+def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BAI_METRICS_ENABLED", "false")
+    monkeypatch.setenv("BAI_METRICS_ALLOWED_NETWORKS", '["10.1.0.0/16", "fd00::/8"]')
+    monkeypatch.setenv("BAI_METRICS_BEARER_TOKEN", TOKEN)
+    metrics = load_config().metrics
+    assert metrics.enabled is False
+    assert metrics.allowed_networks == [ip_network("10.1.0.0/16"), ip_network("fd00::/8")]
+    assert metrics.bearer_token == TOKEN
+    assert [str(n) for n in MetricsSection().allowed_networks] == ["127.0.0.0/8", "::1/128"]
