@@ -17,10 +17,18 @@ import os
 import secrets
 import sys
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -191,6 +199,25 @@ class SessionsSection(BaseModel):
     )
 
 
+def _loopback_networks() -> list[IPv4Network | IPv6Network]:
+    return [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+
+
+class MetricsSection(BaseModel):
+    """Prometheus metrics (backendai_site.metrics): who may read `GET /metrics`."""
+
+    enabled: bool = Field(default=True, description="Serve `/metrics`; 404 when false.")
+    allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=_loopback_networks,
+        description="Client addresses allowed to scrape without a token (default loopback).",
+    )
+    bearer_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="When set, `Authorization: Bearer <token>` is allowed from any address.",
+    )
+
+
 class SiteConfig(EnvThenTomlSettings):
     """Configuration for every process role (web, worker, beat, agent tools)."""
 
@@ -246,6 +273,7 @@ class SiteConfig(EnvThenTomlSettings):
     storage: StorageSection = Field(default_factory=StorageSection)
     callbacks: CallbacksSection = Field(default_factory=CallbacksSection)
     sessions: SessionsSection = Field(default_factory=SessionsSection)
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
 
     # benchmarks only (bench/): a URLconf that mounts bench-only baseline views; never in production
     bench_root_urlconf: str | None = None

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first, so a request's time includes every other middleware (backendai_site/metrics)
+    "backendai_site.metrics.web.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "backendai_site.common.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

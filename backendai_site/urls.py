@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backendai_site.graphql.views import GraphQLView
+from backendai_site.metrics.web import metrics_view
 
 # The API the official client calls. It is served twice: at the root for HMAC-signed requests,
 # and under `/func/` (namespace `func`) for session-mode clients, whose requests carry the web
@@ -26,6 +27,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    path("metrics", metrics_view, name="metrics"),
     *api_urlpatterns,
     path("func/", include((api_urlpatterns, "func"))),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),

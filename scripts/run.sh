@@ -37,10 +37,16 @@ else
   echo "warning: Docker is unavailable; the platform runs without an agent" >&2
 fi
 
+# Prometheus multiprocess files of web, manager, batch and beat (merged by the web role's
+# /metrics): emptied at every start, as prometheus-client asks, so no dead process's values stay
+metrics_dir="${data_dir}/metrics"
+rm -rf "$metrics_dir" && mkdir -p "$metrics_dir"
+export BAI_AGENT_METRICS_PORT="${BAI_AGENT_METRICS_PORT:-9464}"
+
 # supervisord runs the roles: a role that exits is restarted (and the exit logged) while the
 # others keep serving; stopping supervisord stops every role's whole process group.
 conf="$($PY scripts/supervisor_conf.py --data-dir "$data_dir" --port "$PORT" \
-  --web-workers "${BAI_WEB_WORKERS:-2}" --roles "$roles")"
+  --web-workers "${BAI_WEB_WORKERS:-2}" --roles "$roles" --metrics-dir "$metrics_dir")"
 .venv/bin/supervisord -c "$conf" &
 supervisor_pid=$!
 cleanup() {
@@ -63,6 +69,7 @@ backendai-django is running.
   API:    http://127.0.0.1:${PORT}/
   Admin:  http://127.0.0.1:${PORT}/admin/   (log in as $(grep '^BAI_ADMIN_EMAIL=' "$creds" | cut -d= -f2-), password $(grep '^BAI_ADMIN_PASSWORD=' "$creds" | cut -d= -f2-))
   Docs:   http://127.0.0.1:${PORT}/api/docs
+  Metrics: http://127.0.0.1:${PORT}/metrics (web, manager, batch, beat); agent: 127.0.0.1:${BAI_AGENT_METRICS_PORT}
 ${agent_line}
   CLI:    set -a; . ${creds}; set +a; backend.ai config
   Logs:   ${data_dir}/logs/<role>.log (roles: ${roles}); restarts in ${data_dir}/logs/supervisord.log

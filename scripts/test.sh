@@ -73,6 +73,14 @@ if ! ensure_apt openssh-client ssh || ! command -v scp >/dev/null 2>&1; then
   fi
   echo "warning: the OpenSSH client is missing; the session ssh tests will be skipped" >&2
 fi
+if ! ensure_apt prometheus prometheus; then
+  # tests/metrics/test_prometheus.py scrapes the web role with a real Prometheus server
+  if [ "${CI:-}" = "true" ]; then
+    echo "error: Debian's prometheus is missing and cannot be installed" >&2
+    exit 1
+  fi
+  echo "warning: prometheus is missing; the Prometheus scrape test will be skipped" >&2
+fi
 ensure_apt chromium chromium || echo "warning: Debian's chromium is missing; browser tests will be skipped (they fail under CI=true)" >&2
 bash scripts/build_frontend.sh  # the terminal page's xterm.js from the npm registry, when missing
 

@@ -93,6 +93,9 @@ class AgentConfig(EnvThenTomlSettings):
     concurrency: int = Field(default=4, ge=1, description="Threads running agent commands.")
     stop_timeout: float = Field(default=10.0, ge=0, description="Seconds to let a kernel stop.")
     mock_accelerator: MockAcceleratorConfig = Field(default_factory=MockAcceleratorConfig)
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Port of /metrics on 127.0.0.1; off when unset."
+    )
     version: str = "0.1.0"
 
     @field_validator("port_range")

@@ -73,6 +73,7 @@ from agents_app.schemas import (
 )
 from backendai_site.common.errors import BackendError
 from backendai_site.common.resource_slot import ResourceSlot
+from backendai_site.metrics.agent import AgentMetrics
 
 from .config import AgentConfig
 
@@ -129,6 +130,7 @@ class AgentDaemon:
         self.reconciled = threading.Event()
         self._heartbeat_thread: threading.Thread | None = None
         self._next_scratch_check = 0.0
+        self.metrics = AgentMetrics(self)  # served by runner.run_agent on BAI_AGENT_METRICS_PORT
 
     # --- logging context ----------------------------------------------------------------------
     def _ctx(self, kernel_id: str | None = None, **more: Any) -> dict[str, Any]:
@@ -399,7 +401,8 @@ class AgentDaemon:
                 self._emit_started(existing)
                 return {"container_id": existing.container_id or "", "created": False}
             try:
-                state = self._create(request)
+                with self.metrics.container_create():
+                    state = self._create(request)
             except Exception as exc:
                 self.plugins.release(request.kernel_id)
                 reason = _failure_reason(exc)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from agents_app.enums import agent_queue_name
 from agents_app.runtime.docker_runtime import DockerRuntime, DockerRuntimeConfig
 from agents_app.runtime.protocol import Runtime
+from backendai_site.metrics.agent import agent_metrics_serve
 
 from .config import AgentConfig
 from .daemon import AgentDaemon
@@ -50,6 +51,8 @@ def run_agent(
         replier=RedisReplier(broker_url),
     )
     register_commands(app, daemon)
+    port = config.metrics_port
+    metrics_server = agent_metrics_serve(daemon.metrics, port=port) if port else None
     log.info("agent starting", extra={"agent_id": config.id, **config.summary()})
     daemon.start()
     daemon.start_heartbeats()
@@ -68,5 +71,7 @@ def run_agent(
         worker.start()
     finally:
         daemon.shutdown()
+        if metrics_server is not None:
+            metrics_server.shutdown()
         log.info("agent stopped", extra={"agent_id": config.id})
     return int(worker.exitcode or 0)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from agents_app.models import ResourceGroup
 from backendai_site.common.redis import get_redis
+from backendai_site.metrics import manager as metrics
 
 from .allocation import plan_commit
 from .hints import dirty_key
@@ -87,6 +88,7 @@ def schedule_resource_group(
             pass_now = now or timezone.now()
             snapshot = snapshot_load(resource_group_id=resource_group_id, now=pass_now)
             if not snapshot.sessions:
+                metrics.scheduler_round_observe(snapshot=snapshot, plan=None, result=None)
                 break
             plan_started = time.perf_counter()
             plan = plan_pass(snapshot)
@@ -96,6 +98,7 @@ def schedule_resource_group(
             report.cancelled += result.cancelled
             report.pending = len(plan.pending) + len(result.refused)
             report.verdicts_written += result.verdicts_written
+            metrics.scheduler_round_observe(snapshot=snapshot, plan=plan, result=result)
             scheduled = list(result.scheduled)
             rr_state = dict(plan.roundrobin_next)
 
@@ -119,6 +122,10 @@ def schedule_resource_group(
         if not _dirty_take(resource_group_id):
             break
     report.total_seconds = time.perf_counter() - started
+    if report.ran:
+        metrics.scheduler_pass_observe(
+            resource_group_id=resource_group_id, seconds=report.total_seconds
+        )
     return report
 
 

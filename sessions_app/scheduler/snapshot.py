@@ -61,7 +61,7 @@ def limit_from_json(raw: Mapping[str, Any] | None, *, unlimited_rest: bool = Tru
 
 def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
     group = (
-        ResourceGroup.objects.values("scheduler", "scheduler_opts")
+        ResourceGroup.objects.values("name", "scheduler", "scheduler_opts")
         .filter(pk=resource_group_id)
         .first()
     )
@@ -84,6 +84,7 @@ def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
     opts = ResourceGroupOpts.model_validate(group["scheduler_opts"] or {})
     snapshot = Snapshot(
         resource_group_id=resource_group_id,
+        resource_group_name=group["name"],
         scheduler=group["scheduler"],
         selection_strategy=str(opts.agent_selection_strategy),
         pending_timeout=opts.pending_timeout,

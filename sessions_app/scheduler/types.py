@@ -134,6 +134,7 @@ class Snapshot:
     user_group_occupancy: dict[UUID, Slots] = field(default_factory=dict)  # this group (DRF)
     keypair_concurrency: dict[str, int] = field(default_factory=dict)
     roundrobin_start: dict[str, int] = field(default_factory=dict)
+    resource_group_name: str = ""  # metric labels; empty when the group is gone
 
 
 @dataclass(slots=True)

@@ -38,6 +38,7 @@ from django.utils import timezone
 from agents_app.enums import AgentStatus
 from agents_app.schemas import AgentLost
 from backendai_site.config import CoordinatorSection, get_config
+from backendai_site.metrics.manager import coordinator_run_observe
 from sessions_app.enums import KernelStatus, SessionStatus
 from sessions_app.models import Kernel, Session
 
@@ -94,6 +95,7 @@ def sessions_coordinate(*, now: datetime | None = None) -> CoordinatorReport:
         _restarting(report, config=config, now=now)
         _terminating(report, config=config, now=now)
         _sessions_settle(report, config=config, now=now)
+    coordinator_run_observe(report)
     if any((report.create_resent, report.gave_up, report.destroy_resent, report.lost_agents)):
         log.info(
             "coordinator run",
