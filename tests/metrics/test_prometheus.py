@@ -29,6 +29,7 @@ from tests.helpers import processes
 from tests.helpers.net import free_port
 from tests.helpers.paths import REPO_ROOT
 from tests.helpers.scheduler import make_group, pending
+from tests.helpers.stack import require
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 60.0
@@ -45,11 +46,8 @@ class Web:
 
 def prometheus_binary() -> str:
     found = shutil.which("prometheus")
-    if found is None:
-        message = "Debian's prometheus is not installed (scripts/test.sh installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require(found is not None, "Debian's prometheus is not installed (scripts/test.sh installs it)")
+    assert found is not None
     return found
 
 

@@ -85,9 +85,9 @@ class TestRecords:
         assert [i["phase"] for i in items[4:]] == ["schedule", "start", "terminate", "terminate"]
         assert {i["result"] for i in items if i is not requeue} == {"SUCCESS"}
         assert {i["session_id"] for i in items} == {str(session.pk)}
-        assert items[0]["id"] == str(
-            record_id(SessionStatusHistory.objects.order_by("at", "pk").first().pk)  # type: ignore[union-attr]
-        )
+        first = SessionStatusHistory.objects.order_by("at", "pk").first()
+        assert first is not None
+        assert items[0]["id"] == str(record_id(first.pk))
 
     def test_errors_and_unrequested_cancels_are_failures(self, world: ComputeWorld) -> None:
         session_with_moves(world, world.user, [(S.PENDING, "enqueued"),

@@ -119,31 +119,6 @@ class TestAgentEvents:
         assert kernel.status == KernelStatus.RUNNING
         assert scheduled_session.status == SessionStatus.RUNNING
 
-    def test_kernel_ended_before_it_started_goes_back_to_the_queue(
-        self, world: ComputeWorld, scheduled_session: Session
-    ) -> None:
-        kernel = scheduled_session.kernels.get()
-
-        lifecycle.on_kernel_terminated(
-            KernelTerminated(
-                agent_id=world.agent.pk,
-                kernel_id=str(kernel.pk),
-                reason="terminated-while-agent-down",
-            )
-        )
-
-        kernel.refresh_from_db()
-        scheduled_session.refresh_from_db()
-        assert scheduled_session.status == SessionStatus.PENDING
-        assert scheduled_session.status_data["requeues"] == 1
-        assert scheduled_session.status_data["scheduler"]["verdict"] == (
-            "terminated-while-agent-down"
-        )
-        assert (kernel.status, kernel.agent_id, kernel.holds_resources) == (
-            KernelStatus.PENDING, None, False,
-        )  # fmt: skip
-        assert used(world, "cpu") == 0
-
     def test_kernel_oom_killed_while_starting_ends_the_session(
         self, world: ComputeWorld, scheduled_session: Session
     ) -> None:
@@ -250,8 +225,11 @@ class TestAgentRestartDuringACreate:
         scheduled_session.refresh_from_db()
         kernel.refresh_from_db()
         assert scheduled_session.status == SessionStatus.PENDING
+        assert scheduled_session.status_data["requeues"] == 1
         assert scheduled_session.status_data["scheduler"]["verdict"] == TERMINATED_WHILE_AGENT_DOWN
-        assert (kernel.status, kernel.agent_id) == (KernelStatus.PENDING, None)
+        assert (kernel.status, kernel.agent_id, kernel.holds_resources) == (
+            KernelStatus.PENDING, None, False,
+        )  # fmt: skip
         assert used(world, "cpu") == 0 and used(world, "mem") == 0
 
     def test_a_started_kernel_gone_while_the_agent_was_down_ends_its_session(
