@@ -16,7 +16,6 @@ from backendai_site.config import get_config
 
 from . import events
 from .enums import AgentCommand
-from .errors import InvalidImageLabels
 from .schemas import (
     AgentHeartbeat,
     AgentStarted,
@@ -35,7 +34,7 @@ from .services.agents import (
     agents_mark_lost,
 )
 from .services.commands import agent_command_send
-from .services.images import image_record_committed
+from .services.images import kernel_committed_record
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +106,7 @@ def kernel_commit_updated(payload: dict[str, Any]) -> None:
 
 @shared_task(name="agents_app.kernel_committed", ignore_result=True)
 def kernel_committed(payload: dict[str, Any]) -> None:
-    """Record the new image in the catalog first: whoever hears of the commit can use it."""
-    event = KernelCommitted.model_validate(payload)
-    if event.ok and event.image is not None:
-        try:
-            image_record_committed(agent_id=event.agent_id, image=event.image)
-        except InvalidImageLabels as exc:  # the commit happened, but no session can use it
-            event = event.model_copy(update={"ok": False, "error": str(exc)})
+    event = kernel_committed_record(KernelCommitted.model_validate(payload))
     events.dispatch("kernel_committed", event)
 
 

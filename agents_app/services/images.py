@@ -20,7 +20,7 @@ from agents_app.enums import AgentStatus
 from agents_app.errors import InvalidImageLabels
 from agents_app.imageref import normalize_architecture, split_image_ref
 from agents_app.models import Agent, ContainerRegistry, Image, ImageAlias
-from agents_app.schemas import LocalImage
+from agents_app.schemas import KernelCommitted, LocalImage
 from agents_app.selectors import image_resolve
 from backendai_site.accounts.models import User
 from backendai_site.accounts.permissions import superadmin_require
@@ -213,6 +213,18 @@ def image_record_committed(*, agent_id: str, image: LocalImage) -> None:
     if result.errors or result.skipped:
         raise InvalidImageLabels(f"committed image {image.ref} not catalogued: {result.errors}")
     log.info("committed image catalogued", extra={"agent_id": agent_id, "image": image.ref})
+
+
+def kernel_committed_record(event: KernelCommitted) -> KernelCommitted:
+    """Catalogue a finished commit's image before anyone hears of it, so whoever does can use it;
+    an image the catalog refuses turns the event into a failure with the reason."""
+    if not event.ok or event.image is None:
+        return event
+    try:
+        image_record_committed(agent_id=event.agent_id, image=event.image)
+    except InvalidImageLabels as exc:  # the commit happened, but no session can use it
+        return event.model_copy(update={"ok": False, "error": str(exc)})
+    return event
 
 
 def image_alias_set(*, alias: str, image: Image) -> ImageAlias:
