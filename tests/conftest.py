@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -28,6 +29,15 @@ from tests.helpers.credentials import (
 )
 from tests.helpers.net import LiveServer, free_port
 from tests.helpers.paths import REPO_ROOT
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run started as a background job of a non-interactive shell (as CI starts it) inherits
+    SIGINT ignored, and so does every process it starts. The official client's `session ssh` and
+    `session scp` stop their `backend.ai app` proxy with SIGINT and wait for it: with SIGINT
+    ignored that wait never ends. A handler here is reset to the default in each child's exec."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

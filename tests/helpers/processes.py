@@ -70,3 +70,32 @@ def stop(
         code = process.wait(timeout=10)
     group_kill(process.pid)
     return code
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float,
+) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(capture_output=True, text=True)` in a new process group: on a timeout the
+    whole group is killed (the official client's `session ssh` leaves its app proxy behind
+    otherwise) before `TimeoutExpired` is raised."""
+    process = subprocess.Popen(
+        list(args),
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        group_kill(process.pid)
+        process.communicate()
+        raise
+    group_kill(process.pid)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)

@@ -15,6 +15,7 @@ import redis
 from agents_app.enums import AgentStatus
 from agents_app.models import Agent
 from backendai_site.config import get_config
+from tests.helpers import processes
 from tests.helpers.credentials import Credentials
 from tests.helpers.net import free_port
 from tests.helpers.stack import (
@@ -101,12 +102,10 @@ def cli(official_client: Path, tmp_path: Path) -> Callable[..., subprocess.Compl
     def run(
         stack: Stack, creds: Credentials, *args: str, timeout: float = 180
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        return processes.run(
             [str(official_client), *args],
             cwd=tmp_path,
             env=client_env(official_client, stack, creds, tmp_path),
-            capture_output=True,
-            text=True,
             timeout=timeout,
         )
 
