@@ -24,6 +24,7 @@ def task_routes() -> dict[str, dict[str, str]]:
         "sessions_app.schedule_all_resource_groups": {"queue": "manager"},
         "sessions_app.sessions_idle_check": {"queue": "manager"},
         "sessions_app.sessions_coordinate": {"queue": "manager"},
+        "sessions_app.usage_intervals_record": {"queue": "manager"},
         "storage_app.*": {"queue": "manager"},
     }
 
@@ -56,6 +57,10 @@ def beat_schedule(config: SiteConfig) -> dict[str, dict[str, Any]]:
         # idle checks (network timeout, session lifetime, utilization); an overlap is harmless
         "sessions-idle-check": _every(
             "sessions_app.sessions_idle_check", config.idle.check_interval, "manager"
+        ),
+        # running kernels' time written to the usage ledger (an ended kernel's at once)
+        "sessions-usage-record": _every(
+            "sessions_app.usage_intervals_record", config.usage.record_interval, "manager"
         ),
         # folder usage re-measured from disk (files written inside sessions), stale partial
         # uploads removed

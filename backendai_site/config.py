@@ -218,6 +218,16 @@ class MetricsSection(BaseModel):
     )
 
 
+class UsageSection(BaseModel):
+    """The usage ledger (sessions_app.services.usage): how often running kernels' time is
+    written (a kernel that ends is written at once)."""
+
+    record_interval: float = Field(
+        default=60.0, gt=0, description="Seconds between two ledger writes for running kernels."
+    )
+    batch_size: int = Field(default=500, ge=1, description="Kernels written per transaction.")
+
+
 class SiteConfig(EnvThenTomlSettings):
     """Configuration for every process role (web, worker, beat, agent tools)."""
 
@@ -274,6 +284,7 @@ class SiteConfig(EnvThenTomlSettings):
     callbacks: CallbacksSection = Field(default_factory=CallbacksSection)
     sessions: SessionsSection = Field(default_factory=SessionsSection)
     metrics: MetricsSection = Field(default_factory=MetricsSection)
+    usage: UsageSection = Field(default_factory=UsageSection)
 
     # benchmarks only (bench/): a URLconf that mounts bench-only baseline views; never in production
     bench_root_urlconf: str | None = None

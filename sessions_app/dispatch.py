@@ -23,6 +23,7 @@ SESSION_CALLBACK_NOTIFY = "sessions_app.session_callback_notify"
 SWEEP_BATCH_TIMEOUTS = "sessions_app.sweep_batch_timeouts"
 SESSIONS_IDLE_CHECK = "sessions_app.sessions_idle_check"
 SESSIONS_COORDINATE = "sessions_app.sessions_coordinate"
+USAGE_INTERVALS_RECORD = "sessions_app.usage_intervals_record"
 
 
 def task_send(

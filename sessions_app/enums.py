@@ -156,3 +156,10 @@ class SessionAction(models.TextChoices):
     VIEW = "view"
     OPERATE = "operate"
     MANAGE = "manage"
+
+
+class UsageKind(models.TextChoices):
+    """A usage ledger row: time a kernel held slots, or a signed correction of such a row."""
+
+    INTERVAL = "interval", "interval"
+    CORRECTION = "correction", "correction"

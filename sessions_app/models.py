@@ -17,6 +17,7 @@ from .enums import (
     SessionResult,
     SessionStatus,
     SessionType,
+    UsageKind,
 )
 
 
@@ -148,10 +149,24 @@ class Kernel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     terminated_at = models.DateTimeField(null=True, blank=True)
+    usage_recorded_until = models.DateTimeField(
+        null=True, blank=True, help_text="The usage ledger holds this kernel's time up to here."
+    )
+    usage_closed = models.BooleanField(
+        default=False, help_text="True once the ledger holds the kernel's whole run."
+    )
 
     class Meta:
         ordering = ("session_id", "cluster_idx")
-        indexes = [models.Index(fields=("agent", "holds_resources"), name="kernel_agent_holds")]
+        indexes = [
+            models.Index(fields=("agent", "holds_resources"), name="kernel_agent_holds"),
+            # the usage recorder's scan: kernels that ran and still owe ledger time
+            models.Index(
+                fields=("started_at",),
+                name="kernel_usage_owing",
+                condition=Q(usage_closed=False, started_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.cluster_hostname} of {self.session_id}"
@@ -169,3 +184,53 @@ class SessionDependency(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id} after {self.depends_on_id}"
+
+
+class UsageInterval(models.Model):
+    """One row of the append-only usage ledger: what one kernel held for one interval.
+
+    Attribution is copied, not referenced, so the ledger outlives purged sessions and users. A
+    database trigger (migration 0005) refuses UPDATE and DELETE; a correction is a new row of kind
+    `correction` pointing at the row it corrects (docs/design/0008-usage-and-fair-share.md)."""
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=16, choices=UsageKind.choices, default=UsageKind.INTERVAL)
+    corrects = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+    )
+    note = models.CharField(max_length=255, blank=True, default="")
+    kernel_id = models.UUIDField(db_index=True)
+    session_id = models.UUIDField()
+    session_name = models.CharField(max_length=64)
+    user_id = models.UUIDField()
+    user_email = models.CharField(max_length=254)
+    access_key = models.CharField(max_length=20)
+    project_id = models.UUIDField()
+    project_name = models.CharField(max_length=64)
+    domain_name = models.CharField(max_length=64)
+    resource_group = models.CharField(max_length=64)
+    agent_id = models.CharField(max_length=64, blank=True, default="")
+    image = models.CharField(max_length=512, blank=True, default="")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    seconds = models.DecimalField(max_digits=20, decimal_places=6)
+    slots = models.JSONField(default=dict, help_text="Amounts held during the interval.")
+    slot_seconds = models.JSONField(default=dict, help_text="Amount x seconds, per slot.")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("started_at", "id")
+        indexes = [
+            models.Index(fields=("started_at",), name="usage_started"),
+            models.Index(fields=("project_id", "started_at"), name="usage_project_started"),
+            models.Index(fields=("user_id", "started_at"), name="usage_user_started"),
+            models.Index(fields=("resource_group", "started_at"), name="usage_rgroup_started"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_at__gte=models.F("started_at")), name="usage_interval_ordered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.kernel_id} {self.started_at:%Y-%m-%d %H:%M:%S} +{self.seconds}s"

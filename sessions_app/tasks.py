@@ -19,6 +19,7 @@ from sessions_app.services.callbacks import session_callback_post
 from sessions_app.services.coordinator import sessions_coordinate
 from sessions_app.services.idle import sessions_idle_check
 from sessions_app.services.sweeps import batch_timeouts_enforce
+from sessions_app.services.usage import usage_intervals_record
 
 __all__ = [
     "schedule_all_resource_groups_task",
@@ -28,6 +29,7 @@ __all__ = [
     "sessions_coordinate_task",
     "sessions_idle_check_task",
     "sweep_batch_timeouts",
+    "usage_intervals_record_task",
 ]
 
 
@@ -54,3 +56,8 @@ def sessions_idle_check_task() -> None:
 @shared_task(name=dispatch.SESSIONS_COORDINATE, ignore_result=True)
 def sessions_coordinate_task() -> None:
     sessions_coordinate()
+
+
+@shared_task(name=dispatch.USAGE_INTERVALS_RECORD, ignore_result=True)
+def usage_intervals_record_task(kernel_ids: list[str] | None = None) -> None:
+    usage_intervals_record(kernel_ids=kernel_ids)

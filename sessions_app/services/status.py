@@ -26,6 +26,7 @@ from sessions_app.models import Kernel, Session, SessionStatusHistory
 
 from .callbacks import session_callback_schedule
 from .events import kernel_event_for_status, session_event_for_status, session_event_publish
+from .usage import usage_record_hint
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,8 @@ def kernel_transition(
                     session_event_publish(
                         event, session=kernel.session, kernel=kernel, reason=reason
                     )
+                if to in KernelStatus.dead() and kernel.started_at is not None:
+                    usage_record_hint(kernel_id=kernel.pk)
                 return True
         kernel.refresh_from_db(fields=["status", "status_info", "status_changed"])
     raise IllegalStatusTransition(f"kernel {kernel.id}: status kept changing under us")
