@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from backendai_site.accounts.models import User
 
+from . import admin_usage  # noqa: F401  (registers the usage ledger's admin)
 from .enums import SessionAction, SessionStatus
 from .models import Kernel, Session, SessionStatusHistory
 from .selectors import sessions_for

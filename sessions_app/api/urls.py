@@ -23,6 +23,13 @@ from .views_exec import (
 )
 from .views_history import SessionHistorySearchView
 from .views_scheduler import SchedulerDryRunView
+from .views_usage import (
+    UsageExportView,
+    UsageMonthView,
+    UsagePeriodView,
+    UsageTotalsView,
+    UserMonthStatsView,
+)
 
 urlpatterns = [
     path("session", session_collection, name="session-collection"),
@@ -50,6 +57,13 @@ urlpatterns = [
         "resource/recalculate-usage",
         RecalculateUsageView.as_view(),
         name="resource-recalculate-usage",
+    ),
+    path("resource/usage/month", UsageMonthView.as_view(), name="resource-usage-month"),
+    path("resource/usage/period", UsagePeriodView.as_view(), name="resource-usage-period"),
+    path("resource/usage/totals", UsageTotalsView.as_view(), name="resource-usage-totals"),
+    path("resource/usage/export.csv", UsageExportView.as_view(), name="resource-usage-export"),
+    path(
+        "resource/stats/user/month", UserMonthStatsView.as_view(), name="resource-stats-user-month"
     ),
     path("session/<str:ref>/interrupt", SessionInterruptView.as_view(), name="session-interrupt"),
     path("session/<str:ref>/complete", SessionCompleteView.as_view(), name="session-complete"),

@@ -1,36 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
 import pytest
 
-from sessions_app.enums import KernelStatus, SessionStatus
-from sessions_app.models import Kernel, Session
-from tests.factories.sessions import SessionFactory
-
-GIB = 1024**3
-
-
-def _running_kernel(
-    *, started_at: datetime, slots: dict[str, str] | None = None, **session_fields: Any
-) -> Kernel:
-    session = SessionFactory.create(status=SessionStatus.RUNNING, **session_fields)
-    kernel = session.kernels.get()
-    kernel.status = KernelStatus.RUNNING
-    kernel.started_at = started_at
-    kernel.occupied_slots = slots or {"cpu": "2", "mem": str(GIB)}
-    kernel.save()
-    return kernel
+from sessions_app.models import Kernel
+from tests.helpers.usage import running_kernel_create
 
 
 @pytest.fixture
 def running_kernel(db: None) -> Callable[..., Kernel]:
-    """A RUNNING kernel that started at `started_at`, holding `slots` (default 2 cpu, 1 GiB)."""
-    return _running_kernel
-
-
-def kernel_end(kernel: Kernel, at: datetime) -> None:
-    Kernel.objects.filter(pk=kernel.pk).update(status=KernelStatus.TERMINATED, terminated_at=at)
-    Session.objects.filter(pk=kernel.session_id).update(status=SessionStatus.TERMINATED)
+    """Makes RUNNING kernels with a given start (see tests.helpers.usage)."""
+    return running_kernel_create

@@ -122,7 +122,7 @@ class TestConcurrentRecorders:
                 barrier.wait()
                 for _ in range(3):
                     usage_intervals_record(now=now)
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as exc:
                 errors.append(exc)
             finally:
                 connection.close()

@@ -1,0 +1,109 @@
+"""The usage ledger in the admin console: read-only rows, filtered by project, user, resource
+group and period, with totals per project and user of what the filters select and a CSV export
+of the same rows. The rows a user sees follow `selectors_usage.usage_scope`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+from asgiref.sync import sync_to_async
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+
+from backendai_site.accounts.models import User
+
+from .models import UsageInterval
+from .selectors_usage import usage_csv_blocks, usage_scope, usage_totals
+
+TOTALS_LIMIT = 200
+
+
+async def _async_blocks(rows: QuerySet[UsageInterval]) -> AsyncIterator[str]:
+    blocks = usage_csv_blocks(rows)
+
+    def next_block() -> str | None:
+        return next(blocks, None)
+
+    while (block := await sync_to_async(next_block)()) is not None:
+        yield block
+
+
+@admin.register(UsageInterval)
+class UsageIntervalAdmin(admin.ModelAdmin):
+    list_display = (
+        "started_at", "ended_at", "seconds", "kind", "user_email", "project_name",
+        "domain_name", "resource_group", "session_name", "slot_seconds",
+    )  # fmt: skip
+    list_filter = ("kind", "resource_group", "domain_name", "project_name", "user_email")
+    search_fields = ("user_email", "access_key", "session_name", "=kernel_id", "=session_id")
+    date_hierarchy = "started_at"
+    ordering = ("-started_at", "-id")
+    list_per_page = 100
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[UsageInterval]:
+        return super().get_queryset(request).filter(usage_scope(cast(User, request.user)))
+
+    # append-only: nobody adds, changes or deletes a row here (a trigger refuses it anyway)
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        export = path(
+            "export.csv",
+            self.admin_site.admin_view(self.export_view),
+            name="sessions_app_usageinterval_export",
+        )
+        return [export, *super().get_urls()]
+
+    def _filtered(self, request: HttpRequest) -> QuerySet[UsageInterval]:
+        return self.get_changelist_instance(request).get_queryset(request)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        if isinstance(response, TemplateResponse) and response.context_data is not None:
+            changelist = response.context_data.get("cl")
+            if changelist is not None:
+                rows = changelist.get_queryset(request)
+                totals = usage_totals(rows, by=("project_name", "user_email"))
+                grand = usage_totals(rows, by=())
+                response.context_data["usage_totals"] = [
+                    {
+                        "project": t.key[0], "user": t.key[1], "kernels": t.kernels,
+                        "hours": round(t.seconds / 3600, 4),
+                        "slot_hours": {k: round(v, 4) for k, v in sorted(t.slot_hours().items())},
+                    }
+                    for t in totals[:TOTALS_LIMIT]
+                ]  # fmt: skip
+                response.context_data["usage_totals_truncated"] = len(totals) > TOTALS_LIMIT
+                response.context_data["usage_grand_total"] = (
+                    {
+                        "kernels": grand[0].kernels,
+                        "hours": round(grand[0].seconds / 3600, 4),
+                        "slot_hours": {
+                            k: round(v, 4) for k, v in sorted(grand[0].slot_hours().items())
+                        },
+                    }
+                    if grand
+                    else None
+                )
+                response.context_data["usage_export_query"] = request.GET.urlencode()
+        return response
+
+    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        response = StreamingHttpResponse(
+            _async_blocks(self._filtered(request)), content_type="text/csv"
+        )
+        response["Content-Disposition"] = 'attachment; filename="usage.csv"'
+        return response
