@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
 
@@ -93,16 +94,25 @@ def _ids_subquery(rows: QuerySet[UsageInterval]) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
+def _group_expression(column: str) -> str:
+    if column == "day":
+        # the row's day in the site's time zone (rows never straddle an hour, so never a day)
+        return "(u.started_at AT TIME ZONE %s)::date"
+    if column not in GROUPABLE:
+        raise ValueError(f"cannot group usage by {column!r}")
+    return f"u.{column}"
+
+
 def usage_totals(rows: QuerySet[UsageInterval], *, by: Sequence[str]) -> list[UsageTotal]:
-    """Totals of `rows` grouped by the attribution columns `by` (an empty `by`: one grand
-    total). Two queries whatever the number of rows; ordered by key."""
-    for column in by:
-        if column not in GROUPABLE:
-            raise ValueError(f"cannot group usage by {column!r}")
+    """Totals of `rows` grouped by the attribution columns `by` (and `day`: the row's date in
+    the site's time zone); an empty `by` gives one grand total. Two queries whatever the number
+    of rows; ordered by key."""
+    expressions = [_group_expression(column) for column in by]
+    group_params = tuple(settings.TIME_ZONE for column in by if column == "day")
     ids_sql, params = _ids_subquery(rows)
-    cols = ", ".join(f"u.{column}" for column in by)
-    select_cols = f"{cols}, " if by else ""
-    group = f"GROUP BY {cols}" if by else ""
+    select_cols = "".join(f"{expression}, " for expression in expressions)
+    positions = ", ".join(str(i + 1) for i in range(len(by)))
+    group = f"GROUP BY {positions}" if by else ""
     totals: dict[tuple[Any, ...], UsageTotal] = {}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -110,7 +120,7 @@ def usage_totals(rows: QuerySet[UsageInterval], *, by: Sequence[str]) -> list[Us
             f" MAX(u.ended_at), (ARRAY_AGG(u.slots ORDER BY u.started_at DESC)"
             f" FILTER (WHERE u.kind = 'interval'))[1]"
             f" FROM {_TABLE} u WHERE u.id IN ({ids_sql}) {group}",
-            params,
+            group_params + params,
         )
         for row in cursor.fetchall():
             key = tuple(row[: len(by)])
@@ -119,14 +129,14 @@ def usage_totals(rows: QuerySet[UsageInterval], *, by: Sequence[str]) -> list[Us
                 continue
             totals[key] = UsageTotal(
                 key=key, seconds=seconds or Decimal(0), kernels=kernels,
-                first_at=first_at, last_at=last_at,
-                slots=_json_object(slots),
+                first_at=first_at, last_at=last_at, slots=_json_object(slots),
             )  # fmt: skip
+        slot_positions = ", ".join(str(i + 1) for i in range(len(by) + 1))
         cursor.execute(
             f"SELECT {select_cols}e.key, SUM(e.value::numeric)"
             f" FROM {_TABLE} u CROSS JOIN LATERAL jsonb_each_text(u.slot_seconds) e"
-            f" WHERE u.id IN ({ids_sql}) GROUP BY {select_cols}e.key",
-            params,
+            f" WHERE u.id IN ({ids_sql}) GROUP BY {slot_positions}",
+            group_params + params,
         )
         for row in cursor.fetchall():
             key = tuple(row[: len(by)])

@@ -30,6 +30,11 @@ from .views_usage import (
     UsageTotalsView,
     UserMonthStatsView,
 )
+from .views_usage_buckets import (
+    DomainBucketSearchView,
+    ProjectBucketSearchView,
+    UserBucketSearchView,
+)
 
 urlpatterns = [
     path("session", session_collection, name="session-collection"),
@@ -62,6 +67,21 @@ urlpatterns = [
     path("resource/usage/period", UsagePeriodView.as_view(), name="resource-usage-period"),
     path("resource/usage/totals", UsageTotalsView.as_view(), name="resource-usage-totals"),
     path("resource/usage/export.csv", UsageExportView.as_view(), name="resource-usage-export"),
+    path(
+        "fair-share/usage-buckets/domains/search",
+        DomainBucketSearchView.as_view(),
+        name="fair-share-usage-buckets-domains",
+    ),
+    path(
+        "fair-share/usage-buckets/projects/search",
+        ProjectBucketSearchView.as_view(),
+        name="fair-share-usage-buckets-projects",
+    ),
+    path(
+        "fair-share/usage-buckets/users/search",
+        UserBucketSearchView.as_view(),
+        name="fair-share-usage-buckets-users",
+    ),
     path(
         "resource/stats/user/month", UserMonthStatsView.as_view(), name="resource-stats-user-month"
     ),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from backendai_site.accounts.enums import UserRole
 from sessions_app.models import Kernel, UsageInterval
 from sessions_app.services.usage import usage_intervals_record
 from tests.factories.accounts import DomainFactory
-from tests.helpers.api import problem_type
+from tests.helpers.api import api_call, problem_type
 from tests.helpers.credentials import Credentials, make_credentials
 from tests.helpers.usage import kernel_end
 
@@ -319,3 +320,37 @@ class TestUsageAdmin:
         assert response.status_code == 200
         rows = list(csv.DictReader(io.StringIO(_body(response))))
         assert [r["user_email"] for r in rows] == [email]
+
+
+class TestUsageBucketSearch:
+    @pytest.mark.parametrize(
+        ("level", "body"),
+        [
+            ("domains", {"filter": {"project_id": {"equals": str(uuid.uuid4())}}}),
+            ("projects", {"filter": {"user_uuid": {"equals": str(uuid.uuid4())}}}),
+            ("users", {"filter": {"colour": {"equals": "blue"}}}),
+            ("users", {"limit": 0}),
+            ("users", {"order": [{"field": "cost", "direction": "desc"}]}),
+        ],
+    )
+    def test_a_filter_the_level_lacks_or_a_bad_field_is_a_400(
+        self, usage_world: dict[str, Any], level: str, body: dict[str, Any]
+    ) -> None:
+        response = api_call(
+            Client(), usage_world["superadmin"], "POST",
+            f"/fair-share/usage-buckets/{level}/search", body,
+        )  # fmt: skip
+
+        assert response.status_code == 400
+        assert problem_type(response) == "invalid-api-params"
+
+    def test_a_day_filter_bounds_the_buckets(self, usage_world: dict[str, Any]) -> None:
+        response = api_call(
+            Client(), usage_world["superadmin"], "POST", "/fair-share/usage-buckets/domains/search",
+            {"filter": {"period_start": {"after": "2026-12-01", "before": "2026-12-31"}}},
+        )  # fmt: skip
+
+        assert response.status_code == 200
+        [bucket] = response.json()["items"]
+        assert bucket["metadata"]["period_start"] == "2026-12-01"
+        assert response.json()["pagination"]["total"] == 1
