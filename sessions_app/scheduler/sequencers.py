@@ -4,8 +4,9 @@
 - LIFO: priority desc, then created_at desc.
 - DRF: lowest dominant share per user first; shares grow as the pass places that user's sessions.
 
-A sequencer is an iterator with feedback: `next_session()` gives the next session to try and
-`placed(session, slots)` tells it what was placed (only DRF cares).
+A sequencer is an iterator with feedback (`sequencers_base.Sequencer`): `next_session()` gives
+the next session to try and `placed(session, slots)` tells it what was placed (DRF and fair
+share care).
 """
 
 from __future__ import annotations
@@ -18,28 +19,13 @@ from uuid import UUID
 
 from agents_app.enums import SchedulerKind
 
+from .sequencers_base import Sequencer, fifo_key, lifo_key
 from .types import PendingSession, Slots, slots_add
-
-
-def _fifo_key(session: PendingSession) -> tuple[int, float, str]:
-    return (-session.priority, session.created_at.timestamp(), str(session.id))
-
-
-def _lifo_key(session: PendingSession) -> tuple[int, float, str]:
-    return (-session.priority, -session.created_at.timestamp(), str(session.id))
-
-
-class Sequencer:
-    def next_session(self) -> PendingSession | None:
-        raise NotImplementedError
-
-    def placed(self, session: PendingSession, slots: Mapping[str, int]) -> None:
-        return None
 
 
 class SortedSequencer(Sequencer):
     def __init__(self, sessions: Sequence[PendingSession], *, lifo: bool = False) -> None:
-        self._queue = deque(sorted(sessions, key=_lifo_key if lifo else _fifo_key))
+        self._queue = deque(sorted(sessions, key=lifo_key if lifo else fifo_key))
 
     def next_session(self) -> PendingSession | None:
         return self._queue.popleft() if self._queue else None
@@ -68,7 +54,7 @@ class DRFSequencer(Sequencer):
         self._capacity = capacity
         self._occupied: dict[UUID, Slots] = {}
         queues: dict[UUID, deque[PendingSession]] = {}
-        for session in sorted(sessions, key=_fifo_key):
+        for session in sorted(sessions, key=fifo_key):
             queues.setdefault(session.user_id, deque()).append(session)
         self._queues = queues
         self._shares: dict[UUID, Fraction] = {}
@@ -77,7 +63,7 @@ class DRFSequencer(Sequencer):
             self._occupied[user_id] = dict(user_occupancy.get(user_id, {}))
             share = dominant_share(self._occupied[user_id], capacity)
             self._shares[user_id] = share
-            self._heap.append((share, _fifo_key(queue[0]), user_id))
+            self._heap.append((share, fifo_key(queue[0]), user_id))
         heapq.heapify(self._heap)
         self._current: UUID | None = None
 
@@ -88,7 +74,7 @@ class DRFSequencer(Sequencer):
         self._current = None
         queue = self._queues[user_id]
         if queue:
-            heapq.heappush(self._heap, (self._shares[user_id], _fifo_key(queue[0]), user_id))
+            heapq.heappush(self._heap, (self._shares[user_id], fifo_key(queue[0]), user_id))
 
     def next_session(self) -> PendingSession | None:
         self._push_back()
