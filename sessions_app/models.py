@@ -280,12 +280,11 @@ class FairShareWeight(models.Model):
             ),
         ]
 
-    def target_label(self) -> str:
-        if self.domain_id is not None:
-            return f"domain {self.domain_id}"
-        if self.project_id is not None:
-            return f"project {self.project_id}"
-        return f"user {self.user_id}"
-
     def __str__(self) -> str:
-        return f"{self.target_label()}: {self.weight}"
+        if self.domain_id is not None:
+            target = f"domain {self.domain_id}"
+        elif self.project_id is not None:
+            target = f"project {self.project_id}"
+        else:
+            target = f"user {self.user_id}"
+        return f"{target}: {self.weight}"

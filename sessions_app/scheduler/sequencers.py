@@ -3,6 +3,8 @@
 - FIFO: priority desc, then created_at asc (Backend.AI's order: priority first).
 - LIFO: priority desc, then created_at desc.
 - DRF: lowest dominant share per user first; shares grow as the pass places that user's sessions.
+- FAIR_SHARE: decayed ledger usage against share weights, domain -> project -> user
+  (sequencers_fair_share.py).
 
 A sequencer is an iterator with feedback (`sequencers_base.Sequencer`): `next_session()` gives
 the next session to try and `placed(session, slots)` tells it what was placed (DRF and fair
@@ -14,13 +16,15 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from fractions import Fraction
 from uuid import UUID
 
 from agents_app.enums import SchedulerKind
 
 from .sequencers_base import Sequencer, fifo_key, lifo_key
-from .types import PendingSession, Slots, slots_add
+from .sequencers_fair_share import FairShareSequencer
+from .types import FairShareInputs, FairShareLeaf, PendingSession, Slots, slots_add
 
 
 class SortedSequencer(Sequencer):
@@ -96,11 +100,22 @@ def make_sequencer(
     *,
     capacity: Mapping[str, int],
     user_occupancy: Mapping[UUID, Slots],
+    now: datetime,
+    fair_share: FairShareInputs | None = None,
+    leaf_occupancy: Mapping[FairShareLeaf, Slots] | None = None,
 ) -> Sequencer:
     match kind:
         case SchedulerKind.LIFO:
             return SortedSequencer(sessions, lifo=True)
         case SchedulerKind.DRF:
             return DRFSequencer(sessions, capacity=capacity, user_occupancy=user_occupancy)
+        case SchedulerKind.FAIR_SHARE:
+            return FairShareSequencer(
+                sessions,
+                capacity=capacity,
+                inputs=fair_share or FairShareInputs(),
+                leaf_occupancy=leaf_occupancy or {},
+                now=now,
+            )
         case _:
             return SortedSequencer(sessions)
