@@ -194,7 +194,8 @@ class FairShareSequencer(Sequencer):
 
         def level(name: str, ident: str, node: _Node) -> dict[str, Any]:
             return {
-                name: ident,
+                "level": name,
+                "id": ident,
                 "usage": _rounded(node.usage),
                 "weight": _rounded(node.weight),
                 "ratio": _rounded(node.ratio),
