@@ -8,20 +8,26 @@ expected to add before the ledger records it. That term is the feedback: one pas
 every free slot to the same user.
 
 At each level (domains; projects inside a domain; users inside a project) a node's ratio is
-`(its usage / its siblings' usage) / (its weight / its siblings' weight)`; 0 when the siblings
-have no usage. Users with pending sessions are ranked by the tuple (domain ratio, project ratio,
-user ratio), lower first, equal tuples sharing a rank; the position `p = rank / ranks` lies in
-[0, 1). A session's key is `p - waited / aging_seconds`, ties broken by the FIFO key: a session
-goes ahead of every session that has waited `aging_seconds` less than it, whatever their usage
-(the aging bound: nobody starves). The factor shown is `1 - p` (1 for the first-ranked user).
+`(its usage / its siblings' usage) / (its weight / its siblings' weight)`, 0 when the siblings
+have no usage. Users with pending sessions are ranked by the tuple of their domain's, project's
+and own `usage / weight` (among siblings the same order as the ratios), lower first, equal tuples
+sharing a rank; the position `p = rank / ranks` lies in [0, 1). A session's key is
+`p - waited / aging_seconds`, ties broken by the FIFO key: a session that has waited
+`aging_seconds` longer than another never goes behind it, whatever their usage (the aging bound:
+nobody starves). The factor shown is `1 - p` (1 for the first-ranked user).
 
-After each placement the placed leaf's occupancy grows and the users are ranked again
-(O(leaves log leaves) per placement).
+Cost: users are ranked once per pass (O(users log users)). A placement moves only the placed
+user: its tuple is recomputed, inserted among the pass's ranked tuples and its position found by
+bisection (O(log users) plus a list insert); the other users, those of its project and domain
+included, keep their positions until the next pass, which ranks everyone again from the ledger
+and the occupancy. (Re-ranking every user after every placement cost 17 s for 10,000
+placements among 100 users; this costs about 0.5 s for 1,000 users.)
 """
 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,9 +36,10 @@ from typing import Any
 from uuid import UUID
 
 from .sequencers_base import Sequencer, fifo_key
-from .types import SCALE, FairShareInputs, FairShareLeaf, PendingSession, Slots, slots_add
+from .types import SCALE, FairShareInputs, FairShareLeaf, PendingSession, Slots
 
 FifoKey = tuple[int, float, str]
+OrderTuple = tuple[float, float, float]
 
 
 def _rounded(value: float) -> float:
@@ -40,21 +47,42 @@ def _rounded(value: float) -> float:
 
 
 @dataclass(slots=True)
-class _Node:
+class _Siblings:
+    """Nodes under one parent, with their usage and weight totals."""
+
+    nodes: dict[Any, _Node] = field(default_factory=dict)
     usage: float = 0.0
-    weight: float = 1.0
-    ratio: float = 0.0
-    children: dict[Any, _Node] = field(default_factory=dict)
+    weight: float = 0.0
+
+    def child(self, key: Any, weight: float) -> _Node:
+        node = self.nodes.get(key)
+        if node is None:
+            node = self.nodes[key] = _Node(weight=weight, siblings=self)
+            self.weight += weight
+        return node
 
 
-def _ratios(siblings: Mapping[Any, _Node]) -> None:
-    usage = sum(node.usage for node in siblings.values())
-    weight = sum(node.weight for node in siblings.values())
-    for node in siblings.values():
-        if usage <= 0 or weight <= 0:
-            node.ratio = 0.0
-        else:
-            node.ratio = (node.usage / usage) / (node.weight / weight)
+@dataclass(slots=True)
+class _Node:
+    weight: float
+    siblings: _Siblings
+    usage: float = 0.0
+    children: _Siblings = field(default_factory=_Siblings)
+
+    def add(self, usage: float) -> None:
+        self.usage += usage
+        self.siblings.usage += usage
+
+    @property
+    def order(self) -> float:
+        return self.usage / self.weight
+
+    @property
+    def ratio(self) -> float:
+        siblings = self.siblings
+        if siblings.usage <= 0 or siblings.weight <= 0:
+            return 0.0
+        return (self.usage / siblings.usage) / (self.weight / siblings.weight)
 
 
 class FairShareSequencer(Sequencer):
@@ -72,23 +100,27 @@ class FairShareSequencer(Sequencer):
         self._per_unit = {  # group-seconds per unit-second of each slot
             slot: SCALE / total for slot, total in capacity.items() if total > 0
         }
-        self._ledger: dict[FairShareLeaf, float] = {
-            leaf: self._normalised(slots) for leaf, slots in inputs.usage.items()
-        }
-        self._occupied: dict[FairShareLeaf, Slots] = {
-            leaf: dict(slots) for leaf, slots in leaf_occupancy.items()
-        }
         queues: dict[FairShareLeaf, deque[PendingSession]] = {}
         for session in sorted(sessions, key=fifo_key):
             queues.setdefault(session.fair_share_leaf, deque()).append(session)
         self._queues = queues
-        self._position: dict[FairShareLeaf, float] = {}
-        self._ranks = 0
-        self._tree: dict[str, _Node] = {}
-        self._heap: list[tuple[float, FifoKey, FairShareLeaf]] = []
+        self._tree = _Siblings()
+        held_seconds = inputs.occupancy_seconds / SCALE
+        for leaf in set(inputs.usage) | set(leaf_occupancy) | set(queues):
+            usage = self._normalised(inputs.usage.get(leaf, {}))
+            held = leaf_occupancy.get(leaf, {})
+            usage += self._normalised({s: a * held_seconds for s, a in held.items()})
+            # corrections may take away more than the lookback still holds: no negative usage
+            self._add(leaf, max(usage, 0.0))
+        tuples = {leaf: self._order(leaf) for leaf in queues}
+        self._ranked: list[OrderTuple] = sorted(set(tuples.values()))
+        self._position = {leaf: self._position_of(order) for leaf, order in tuples.items()}
+        self._heap: list[tuple[float, FifoKey, FairShareLeaf]] = [
+            (self._key(queue[0]), fifo_key(queue[0]), leaf) for leaf, queue in queues.items()
+        ]
+        heapq.heapify(self._heap)
         self._current: FairShareLeaf | None = None
         self._explained: dict[UUID, dict[str, Any]] = {}
-        self._rank()
 
     # --- usage and ranks ---------------------------------------------------------------------
 
@@ -99,58 +131,24 @@ class FairShareSequencer(Sequencer):
             if slot in self._per_unit
         )
 
-    def _leaf_usage(self, leaf: FairShareLeaf) -> float:
-        held = self._occupied.get(leaf)
-        usage = self._ledger.get(leaf, 0.0)
-        if held:
-            seconds = self._inputs.occupancy_seconds / SCALE
-            usage += self._normalised({slot: amount * seconds for slot, amount in held.items()})
-        return max(usage, 0.0)  # corrections may take more than the window still holds
-
-    def _rank(self) -> None:
-        weights = self._inputs
-        tree: dict[str, _Node] = {}
-        for leaf in set(self._ledger) | set(self._occupied) | set(self._queues):
-            domain_name, project_id, user_id = leaf
-            domain = tree.setdefault(
-                domain_name, _Node(weight=weights.domain_weights.get(domain_name, 1.0))
-            )
-            project = domain.children.setdefault(
-                project_id, _Node(weight=weights.project_weights.get(project_id, 1.0))
-            )
-            user = project.children.setdefault(
-                user_id, _Node(weight=weights.user_weights.get(user_id, 1.0))
-            )
-            usage = self._leaf_usage(leaf)
-            user.usage += usage
-            project.usage += usage
-            domain.usage += usage
-        _ratios(tree)
-        for domain in tree.values():
-            _ratios(domain.children)
-            for project in domain.children.values():
-                _ratios(project.children)
-        self._tree = tree
-        tuples = {leaf: self._level_ratios(leaf) for leaf, queue in self._queues.items() if queue}
-        distinct = sorted(set(tuples.values()))
-        index = {ratios: i for i, ratios in enumerate(distinct)}
-        self._ranks = len(distinct)
-        self._position = {leaf: index[ratios] / len(distinct) for leaf, ratios in tuples.items()}
-        self._heap = [
-            (self._key(queue[0]), fifo_key(queue[0]), leaf)
-            for leaf, queue in self._queues.items()
-            if queue and leaf != self._current
-        ]
-        heapq.heapify(self._heap)
-
     def _nodes(self, leaf: FairShareLeaf) -> tuple[_Node, _Node, _Node]:
-        domain = self._tree[leaf[0]]
-        project = domain.children[leaf[1]]
-        return domain, project, project.children[leaf[2]]
+        weights = self._inputs
+        domain_name, project_id, user_id = leaf
+        domain = self._tree.child(domain_name, weights.domain_weights.get(domain_name, 1.0))
+        project = domain.children.child(project_id, weights.project_weights.get(project_id, 1.0))
+        user = project.children.child(user_id, weights.user_weights.get(user_id, 1.0))
+        return domain, project, user
 
-    def _level_ratios(self, leaf: FairShareLeaf) -> tuple[float, float, float]:
+    def _add(self, leaf: FairShareLeaf, usage: float) -> None:
+        for node in self._nodes(leaf):
+            node.add(usage)
+
+    def _order(self, leaf: FairShareLeaf) -> OrderTuple:
         domain, project, user = self._nodes(leaf)
-        return (_rounded(domain.ratio), _rounded(project.ratio), _rounded(user.ratio))
+        return (domain.order, project.order, user.order)
+
+    def _position_of(self, order: OrderTuple) -> float:
+        return bisect_left(self._ranked, order) / len(self._ranked)
 
     def _waited(self, session: PendingSession) -> float:
         return max((self._now - session.created_at).total_seconds(), 0.0)
@@ -181,8 +179,15 @@ class FairShareSequencer(Sequencer):
         return session
 
     def placed(self, session: PendingSession, slots: Mapping[str, int]) -> None:
-        slots_add(self._occupied.setdefault(session.fair_share_leaf, {}), slots)
-        self._rank()  # the current leaf is pushed back by the next `next_session`
+        leaf = session.fair_share_leaf
+        seconds = self._inputs.occupancy_seconds / SCALE
+        self._add(leaf, self._normalised({s: a * seconds for s, a in slots.items()}))
+        order = self._order(leaf)
+        index = bisect_left(self._ranked, order)
+        if index == len(self._ranked) or self._ranked[index] != order:
+            self._ranked.insert(index, order)
+        self._position[leaf] = index / len(self._ranked)
+        # the leaf is the current one: `next_session` pushes it back with its new key
 
     def explain(self, session_id: UUID) -> dict[str, Any] | None:
         return self._explained.get(session_id)
@@ -206,8 +211,8 @@ class FairShareSequencer(Sequencer):
             "ratio": _rounded(user.ratio),
             "usage": _rounded(user.usage),
             "weight": _rounded(user.weight),
-            "rank": round(position * self._ranks) + 1,
-            "ranks": self._ranks,
+            "rank": bisect_left(self._ranked, self._order(leaf)) + 1,
+            "ranks": len(self._ranked),
             "levels": [
                 level("domain", leaf[0], domain),
                 level("project", str(leaf[1]), project),

@@ -107,7 +107,10 @@ class TestHeavyAndLightUser:
         heavy_waiting = [
             pending(fair_group, created=now - timedelta(minutes=10 - i), **heavy) for i in range(3)
         ]
-        light = [pending(fair_group, created=now, **neighbour_of(first_run)) for _ in range(2)]
+        lighter = neighbour_of(first_run)
+        light = [
+            pending(fair_group, created=now - timedelta(seconds=2 - i), **lighter) for i in range(2)
+        ]
 
         run_pass(fair_group)  # the agent is full: everyone waits
         assert statuses(*heavy_waiting, *light) == [SessionStatus.PENDING] * 5
