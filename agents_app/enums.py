@@ -36,6 +36,7 @@ class SchedulerKind(TextChoices):
     FIFO = "fifo", "FIFO"
     LIFO = "lifo", "LIFO"
     DRF = "drf", "Dominant resource fairness"
+    FAIR_SHARE = "fair-share", "Fair share (decayed usage against share weights)"
 
 
 class AgentSelectionStrategy(TextChoices):

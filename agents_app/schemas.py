@@ -33,6 +33,35 @@ class ResourceGroupOpts(BaseModel):
         default=0, ge=0, description="Seconds a session may stay PENDING; 0 waits forever."
     )
     agent_selection_strategy: AgentSelectionStrategy = AgentSelectionStrategy.DISPERSED
+    # the fair-share sequencer (scheduler "fair-share"; docs/design/0008-usage-and-fair-share.md)
+    fair_share_half_life_days: float = Field(
+        default=7,
+        gt=0,
+        le=3650,
+        allow_inf_nan=False,
+        description="Ledger usage counts half as much after this.",
+    )
+    fair_share_lookback_days: float = Field(
+        default=28,
+        gt=0,
+        le=3650,
+        allow_inf_nan=False,
+        description="Ledger rows older than this are not read.",
+    )
+    fair_share_aging_seconds: float = Field(
+        default=3600,
+        gt=0,
+        le=10 * 365 * 86400,
+        allow_inf_nan=False,
+        description="A session that waited this much longer than another goes ahead of it.",
+    )
+    fair_share_occupancy_seconds: float = Field(
+        default=3600,
+        ge=0,
+        le=10 * 365 * 86400,
+        allow_inf_nan=False,
+        description="Each slot a user holds in the group counts as this many seconds of usage.",
+    )
     config: dict[str, Any] = Field(default_factory=dict)
 
 

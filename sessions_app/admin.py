@@ -12,7 +12,10 @@ from django.utils.html import format_html
 
 from backendai_site.accounts.models import User
 
-from . import admin_usage  # noqa: F401  (registers the usage ledger's admin)
+from . import (
+    admin_fair_share,  # noqa: F401  (registers the fair-share weights' admin)
+    admin_usage,  # noqa: F401  (registers the usage ledger's admin)
+)
 from .enums import SessionAction, SessionStatus
 from .models import Kernel, Session, SessionStatusHistory
 from .selectors import sessions_for

@@ -234,3 +234,57 @@ class UsageInterval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.kernel_id} {self.started_at:%Y-%m-%d %H:%M:%S} +{self.seconds}s"
+
+
+class FairShareWeight(models.Model):
+    """The share weight of a domain, a project or a user for the fair-share sequencer (exactly one
+    of the three is set; a target without a row weighs 1). A user's weight applies in each of its
+    projects (docs/design/0008-usage-and-fair-share.md)."""
+
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, null=True, blank=True, related_name="fair_share_weights"
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, null=True, blank=True, related_name="fair_share_weights"
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="fair_share_weights"
+    )
+    weight = models.DecimalField(
+        max_digits=12, decimal_places=4, default=1, help_text="Relative share among siblings."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(domain__isnull=False, project__isnull=True, user__isnull=True)
+                    | Q(domain__isnull=True, project__isnull=False, user__isnull=True)
+                    | Q(domain__isnull=True, project__isnull=True, user__isnull=False)
+                ),
+                name="fair_share_weight_one_target",
+            ),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="fair_share_weight_positive"),
+            models.UniqueConstraint(
+                fields=("domain",), condition=Q(domain__isnull=False), name="uniq_fs_weight_domain"
+            ),
+            models.UniqueConstraint(
+                fields=("project",),
+                condition=Q(project__isnull=False),
+                name="uniq_fs_weight_project",
+            ),
+            models.UniqueConstraint(
+                fields=("user",), condition=Q(user__isnull=False), name="uniq_fs_weight_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.domain_id is not None:
+            target = f"domain {self.domain_id}"
+        elif self.project_id is not None:
+            target = f"project {self.project_id}"
+        else:
+            target = f"user {self.user_id}"
+        return f"{target}: {self.weight}"

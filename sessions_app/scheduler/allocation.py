@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 REASON_SCHEDULED = "scheduled"
 VERDICT_REFRESH_SECONDS = 60
+VERDICT_VOLATILE_KEYS = frozenset({"pass_at", "fair_share"})
+"""Keys whose change alone does not rewrite a verdict younger than VERDICT_REFRESH_SECONDS: the
+fair-share numbers drift every pass (usage decays, waits grow)."""
 
 _AR = AgentResource._meta.db_table
 _SESSION = Session._meta.db_table
@@ -236,7 +239,7 @@ def _verdict_unchanged(previous: Mapping[str, object] | None, new: dict[str, obj
     if not previous:
         return False
     for key, value in new.items():
-        if key != "pass_at" and previous.get(key) != value:
+        if key not in VERDICT_VOLATILE_KEYS and previous.get(key) != value:
             return False
     try:
         at = datetime.fromisoformat(str(previous.get("pass_at")))

@@ -54,6 +54,7 @@ def scheduler_dry_run(
                      "slots": slots_to_json(k.slots)}
                     for k in placement.kernels
                 ],
+                **_fair_share_of(plan.fair_share, placement.session_id),
             }
         )  # fmt: skip
     waiting = []
@@ -94,3 +95,8 @@ def scheduler_dry_run(
         "cancellations": cancellations,
         "not_shown": hidden,
     }
+
+
+def _fair_share_of(explained: dict[UUID, dict[str, Any]], session_id: UUID) -> dict[str, Any]:
+    """`{"fair_share": ...}` for a session the fair-share sequencer ranked, else nothing."""
+    return {"fair_share": explained[session_id]} if session_id in explained else {}

@@ -68,6 +68,9 @@ def plan_pass(snapshot: Snapshot) -> Plan:
         candidates,
         capacity=capacity,
         user_occupancy=snapshot.user_group_occupancy,
+        now=snapshot.now,
+        fair_share=snapshot.fair_share,
+        leaf_occupancy=snapshot.leaf_group_occupancy,
     )
     capacity_short: list[PendingSession] = []
     while (session := sequencer.next_session()) is not None:
@@ -95,6 +98,13 @@ def plan_pass(snapshot: Snapshot) -> Plan:
     for i, (waiting, _) in enumerate(plan.pending):
         if waiting.id in short_ids:
             plan.pending[i] = (waiting, _capacity_verdict(waiting, pool))
+    for placement in plan.placements:
+        if (explained := sequencer.explain(placement.session_id)) is not None:
+            plan.fair_share[placement.session_id] = explained
+    for waiting, verdict in plan.pending:
+        if (explained := sequencer.explain(waiting.id)) is not None:
+            plan.fair_share[waiting.id] = explained
+            verdict.fair_share = explained
     plan.roundrobin_next = roundrobin
     return plan
 

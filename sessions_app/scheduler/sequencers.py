@@ -3,9 +3,12 @@
 - FIFO: priority desc, then created_at asc (Backend.AI's order: priority first).
 - LIFO: priority desc, then created_at desc.
 - DRF: lowest dominant share per user first; shares grow as the pass places that user's sessions.
+- FAIR_SHARE: decayed ledger usage against share weights, domain -> project -> user
+  (sequencers_fair_share.py).
 
-A sequencer is an iterator with feedback: `next_session()` gives the next session to try and
-`placed(session, slots)` tells it what was placed (only DRF cares).
+A sequencer is an iterator with feedback (`sequencers_base.Sequencer`): `next_session()` gives
+the next session to try and `placed(session, slots)` tells it what was placed (DRF and fair
+share care).
 """
 
 from __future__ import annotations
@@ -13,33 +16,20 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from fractions import Fraction
 from uuid import UUID
 
 from agents_app.enums import SchedulerKind
 
-from .types import PendingSession, Slots, slots_add
-
-
-def _fifo_key(session: PendingSession) -> tuple[int, float, str]:
-    return (-session.priority, session.created_at.timestamp(), str(session.id))
-
-
-def _lifo_key(session: PendingSession) -> tuple[int, float, str]:
-    return (-session.priority, -session.created_at.timestamp(), str(session.id))
-
-
-class Sequencer:
-    def next_session(self) -> PendingSession | None:
-        raise NotImplementedError
-
-    def placed(self, session: PendingSession, slots: Mapping[str, int]) -> None:
-        return None
+from .sequencers_base import Sequencer, fifo_key, lifo_key
+from .sequencers_fair_share import FairShareSequencer
+from .types import FairShareInputs, FairShareLeaf, PendingSession, Slots, slots_add
 
 
 class SortedSequencer(Sequencer):
     def __init__(self, sessions: Sequence[PendingSession], *, lifo: bool = False) -> None:
-        self._queue = deque(sorted(sessions, key=_lifo_key if lifo else _fifo_key))
+        self._queue = deque(sorted(sessions, key=lifo_key if lifo else fifo_key))
 
     def next_session(self) -> PendingSession | None:
         return self._queue.popleft() if self._queue else None
@@ -68,7 +58,7 @@ class DRFSequencer(Sequencer):
         self._capacity = capacity
         self._occupied: dict[UUID, Slots] = {}
         queues: dict[UUID, deque[PendingSession]] = {}
-        for session in sorted(sessions, key=_fifo_key):
+        for session in sorted(sessions, key=fifo_key):
             queues.setdefault(session.user_id, deque()).append(session)
         self._queues = queues
         self._shares: dict[UUID, Fraction] = {}
@@ -77,7 +67,7 @@ class DRFSequencer(Sequencer):
             self._occupied[user_id] = dict(user_occupancy.get(user_id, {}))
             share = dominant_share(self._occupied[user_id], capacity)
             self._shares[user_id] = share
-            self._heap.append((share, _fifo_key(queue[0]), user_id))
+            self._heap.append((share, fifo_key(queue[0]), user_id))
         heapq.heapify(self._heap)
         self._current: UUID | None = None
 
@@ -88,7 +78,7 @@ class DRFSequencer(Sequencer):
         self._current = None
         queue = self._queues[user_id]
         if queue:
-            heapq.heappush(self._heap, (self._shares[user_id], _fifo_key(queue[0]), user_id))
+            heapq.heappush(self._heap, (self._shares[user_id], fifo_key(queue[0]), user_id))
 
     def next_session(self) -> PendingSession | None:
         self._push_back()
@@ -110,11 +100,22 @@ def make_sequencer(
     *,
     capacity: Mapping[str, int],
     user_occupancy: Mapping[UUID, Slots],
+    now: datetime,
+    fair_share: FairShareInputs | None = None,
+    leaf_occupancy: Mapping[FairShareLeaf, Slots] | None = None,
 ) -> Sequencer:
     match kind:
         case SchedulerKind.LIFO:
             return SortedSequencer(sessions, lifo=True)
         case SchedulerKind.DRF:
             return DRFSequencer(sessions, capacity=capacity, user_occupancy=user_occupancy)
+        case SchedulerKind.FAIR_SHARE:
+            return FairShareSequencer(
+                sessions,
+                capacity=capacity,
+                inputs=fair_share or FairShareInputs(),
+                leaf_occupancy=leaf_occupancy or {},
+                now=now,
+            )
         case _:
             return SortedSequencer(sessions)

@@ -16,10 +16,12 @@ from agents_app.enums import AgentStatus, SchedulerKind
 from agents_app.models import Agent, AgentResource, ResourceGroup
 from agents_app.schemas import ResourceGroupOpts
 from backendai_site.accounts.enums import DefaultForUnspecified
+from backendai_site.accounts.models import Domain
 from backendai_site.common.redis import get_redis
 from sessions_app.enums import SessionStatus
 from sessions_app.models import Kernel, Session, SessionDependency
 
+from .snapshot_fair_share import fair_share_load
 from .types import (
     SCALE,
     AgentState,
@@ -115,6 +117,7 @@ def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
             "project__total_resource_slots",
             "domain__total_resource_slots",
             "user__resource_policy__total_resource_slots",
+            "domain__name",
         )
     )
     if not rows:
@@ -123,7 +126,7 @@ def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
     for (
         sid, access_key, user_id, project_id, domain_id, priority, created_at, cluster_mode,
         architecture, designated, starts_at, status_data, policy_name, policy_slots,
-        policy_default, policy_concurrency, project_slots, domain_slots, user_slots,
+        policy_default, policy_concurrency, project_slots, domain_slots, user_slots, domain_name,
     ) in rows:  # fmt: skip
         sessions[sid] = PendingSession(
             id=sid,
@@ -140,6 +143,7 @@ def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
             designated_agents=tuple(str(a) for a in designated or ()),
             starts_at=starts_at,
             previous_verdict=(status_data or {}).get("scheduler"),
+            domain_name=domain_name,
         )
         if access_key not in snapshot.keypair_policies and policy_name is not None:
             snapshot.keypair_policies[access_key] = KeypairPolicy(
@@ -193,6 +197,8 @@ def snapshot_load(*, resource_group_id: int, now: datetime) -> Snapshot:
 
     _load_agents(snapshot)
     _load_occupancy(snapshot)
+    if snapshot.scheduler == SchedulerKind.FAIR_SHARE:
+        snapshot.fair_share = fair_share_load(snapshot=snapshot, opts=opts)
     snapshot.roundrobin_start = _load_roundrobin(resource_group_id)
     return snapshot
 
@@ -221,15 +227,16 @@ def _load_agents(snapshot: Snapshot) -> None:
 
 
 _OCCUPANCY_SQL = """
-SELECT s.access_key, s.user_id, s.project_id, s.domain_id, s.resource_group_id,
+SELECT s.access_key, s.user_id, s.project_id, s.domain_id, s.resource_group_id, d.name,
        e.key, SUM(e.value::numeric)
 FROM {kernel} AS k
 JOIN {session} AS s ON s.id = k.session_id
+JOIN {domain} AS d ON d.id = s.domain_id
 CROSS JOIN LATERAL jsonb_each_text(k.occupied_slots) AS e(key, value)
 WHERE k.holds_resources
   AND (s.access_key = ANY(%s) OR s.project_id = ANY(%s) OR s.domain_id = ANY(%s)
        OR s.user_id = ANY(%s) OR s.resource_group_id = %s)
-GROUP BY 1, 2, 3, 4, 5, 6
+GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
 
@@ -238,11 +245,13 @@ def _load_occupancy(snapshot: Snapshot) -> None:
     projects = sorted({s.project_id for s in snapshot.sessions})
     domains = sorted({s.domain_id for s in snapshot.sessions})
     users = sorted({s.user_id for s in snapshot.sessions})
-    sql = _OCCUPANCY_SQL.format(kernel=Kernel._meta.db_table, session=Session._meta.db_table)
+    sql = _OCCUPANCY_SQL.format(
+        kernel=Kernel._meta.db_table, session=Session._meta.db_table, domain=Domain._meta.db_table
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [access_keys, projects, domains, users, snapshot.resource_group_id])
         rows = cursor.fetchall()
-    for access_key, user_id, project_id, domain_id, group_id, slot, total in rows:
+    for access_key, user_id, project_id, domain_id, group_id, domain_name, slot, total in rows:
         amount = {slot: int(Decimal(total) * SCALE)}
         slots_add(snapshot.keypair_occupancy.setdefault(access_key, {}), amount)
         slots_add(snapshot.project_occupancy.setdefault(project_id, {}), amount)
@@ -250,6 +259,8 @@ def _load_occupancy(snapshot: Snapshot) -> None:
         slots_add(snapshot.user_occupancy.setdefault(user_id, {}), amount)
         if group_id == snapshot.resource_group_id:
             slots_add(snapshot.user_group_occupancy.setdefault(user_id, {}), amount)
+            leaf = (domain_name, project_id, user_id)
+            slots_add(snapshot.leaf_group_occupancy.setdefault(leaf, {}), amount)
     snapshot.keypair_concurrency = {
         row["access_key_id"]: row["n"]
         for row in Session.objects.filter(

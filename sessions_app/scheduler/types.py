@@ -80,6 +80,30 @@ class PendingSession:
     starts_at: datetime | None = None
     dependencies: list[DependencyState] = field(default_factory=list)
     previous_verdict: dict[str, Any] | None = None
+    domain_name: str = ""
+
+    @property
+    def fair_share_leaf(self) -> FairShareLeaf:
+        return (self.domain_name, self.project_id, self.user_id)
+
+
+FairShareLeaf = tuple[str, UUID, UUID]
+"""(domain name, project id, user id): a user inside a project inside a domain, as the usage
+ledger attributes usage."""
+
+
+@dataclass(slots=True)
+class FairShareInputs:
+    """What the fair-share sequencer needs beyond the sessions (loaded for FAIR_SHARE groups)."""
+
+    half_life_seconds: float = 7 * 86400.0
+    aging_seconds: float = 3600.0
+    occupancy_seconds: float = 3600.0
+    usage: dict[FairShareLeaf, dict[str, float]] = field(default_factory=dict)
+    """Ledger slot-seconds of this group per leaf and slot, each interval already decayed."""
+    domain_weights: dict[str, float] = field(default_factory=dict)
+    project_weights: dict[UUID, float] = field(default_factory=dict)
+    user_weights: dict[UUID, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -132,6 +156,8 @@ class Snapshot:
     domain_occupancy: dict[int, Slots] = field(default_factory=dict)
     user_occupancy: dict[UUID, Slots] = field(default_factory=dict)  # every resource group
     user_group_occupancy: dict[UUID, Slots] = field(default_factory=dict)  # this group (DRF)
+    leaf_group_occupancy: dict[FairShareLeaf, Slots] = field(default_factory=dict)  # this group
+    fair_share: FairShareInputs | None = None  # FAIR_SHARE groups only
     keypair_concurrency: dict[str, int] = field(default_factory=dict)
     roundrobin_start: dict[str, int] = field(default_factory=dict)
     resource_group_name: str = ""  # metric labels; empty when the group is gone
@@ -180,11 +206,13 @@ class Verdict:
     code: str
     msg: str
     checks: list[Check] = field(default_factory=list)
+    fair_share: dict[str, Any] | None = None
+    """The fair-share sequencer's explanation (FAIR_SHARE groups only)."""
 
     def as_json(
         self, *, queue_position: int | None, queue_length: int | None, pass_at: datetime
     ) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "verdict": self.code,
             "msg": self.msg,
             "checks": [check.as_json() for check in self.checks],
@@ -192,6 +220,9 @@ class Verdict:
             "queue_length": queue_length,
             "pass_at": pass_at.isoformat(),
         }
+        if self.fair_share is not None:
+            data["fair_share"] = self.fair_share
+        return data
 
 
 @dataclass(slots=True)
@@ -202,3 +233,5 @@ class Plan:
     cancellations: list[tuple[PendingSession, Verdict, str]] = field(default_factory=list)
     """(session, verdict, reason)."""
     roundrobin_next: dict[str, int] = field(default_factory=dict)
+    fair_share: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    """The fair-share explanation of each session the sequencer gave out (FAIR_SHARE only)."""
