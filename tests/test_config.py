@@ -11,6 +11,7 @@ from backendai_site.celery_schedule import beat_schedule
 from backendai_site.config import (
     BASE_DIR,
     AgentsSection,
+    AuditSection,
     CoordinatorSection,
     IdleSection,
     SchedulerSection,
@@ -154,6 +155,7 @@ class TestSections:
             idle=IdleSection(check_interval=30.0),
             storage=StorageSection(usage_refresh_interval=120.0),
             coordinator=CoordinatorSection(interval=3.0),
+            audit=AuditSection(purge_interval=3600.0),
         )
 
         schedule = beat_schedule(config)
@@ -165,6 +167,7 @@ class TestSections:
             "sessions-sweep-batch-timeouts": 10.0,
             "sessions-idle-check": 30.0,
             "storage-usage-refresh": 120.0,
+            "audit-log-purge": 3600.0,
         }
         assert schedule["agents-sweep-lost"]["options"] == {"queue": "events", "expires": 4.0}
 
