@@ -16,8 +16,8 @@ BATCH_TIMEOUT_SWEEP_INTERVAL = 10.0
 
 
 def task_routes() -> dict[str, dict[str, str]]:
-    """Agent events on `events`; the scheduler's, the idle checks' and storage's tasks on
-    `manager`."""
+    """Agent events on `events`; the scheduler's, the idle checks', storage's and the audit
+    purge's tasks on `manager`."""
     return {
         "agents_app.*": {"queue": "events"},
         "sessions_app.schedule_resource_group": {"queue": "manager"},
@@ -26,6 +26,7 @@ def task_routes() -> dict[str, dict[str, str]]:
         "sessions_app.sessions_coordinate": {"queue": "manager"},
         "sessions_app.usage_intervals_record": {"queue": "manager"},
         "storage_app.*": {"queue": "manager"},
+        "audit.*": {"queue": "manager"},
     }
 
 
@@ -67,4 +68,6 @@ def beat_schedule(config: SiteConfig) -> dict[str, dict[str, Any]]:
         "storage-usage-refresh": _every(
             "storage_app.vfolders_usage_refresh", config.storage.usage_refresh_interval, "manager"
         ),
+        # audit log rows older than `audit.retention_days` deleted in bounded batches
+        "audit-log-purge": _every("audit.audit_log_purge", config.audit.purge_interval, "manager"),
     }

@@ -228,6 +228,20 @@ class UsageSection(BaseModel):
     batch_size: int = Field(default=500, ge=1, description="Kernels written per transaction.")
 
 
+class AuditSection(BaseModel):
+    """The audit log (backendai_site.audit): how long rows are kept and how the purge runs."""
+
+    retention_days: int = Field(
+        default=365, gt=0, description="Days an audit log row is kept; beat purges older ones."
+    )
+    purge_interval: float = Field(
+        default=24 * 3600.0, gt=0, description="Seconds between two runs of the purge (beat)."
+    )
+    purge_batch_size: int = Field(
+        default=5000, gt=0, le=100_000, description="Rows one purge statement deletes at most."
+    )
+
+
 class SiteConfig(EnvThenTomlSettings):
     """Configuration for every process role (web, worker, beat, agent tools)."""
 
@@ -285,6 +299,7 @@ class SiteConfig(EnvThenTomlSettings):
     sessions: SessionsSection = Field(default_factory=SessionsSection)
     metrics: MetricsSection = Field(default_factory=MetricsSection)
     usage: UsageSection = Field(default_factory=UsageSection)
+    audit: AuditSection = Field(default_factory=AuditSection)
 
     # benchmarks only (bench/): a URLconf that mounts bench-only baseline views; never in production
     bench_root_urlconf: str | None = None

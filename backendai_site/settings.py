@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "backendai_site.accounts",
     "backendai_site.manager",
+    "backendai_site.audit",
     "agents_app",
     "sessions_app",
     "storage_app",
@@ -81,6 +82,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # after authentication: request ids, and an audit entry per mutating request
+    # (backendai_site/audit, design note 0014)
+    "backendai_site.audit.middleware.AuditLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backendai_site.common.middleware.RateLimitHeadersMiddleware",

@@ -17,6 +17,7 @@ from backendai_site.metrics.web import metrics_view
 api_urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("backendai_site.accounts.api.urls")),
     path("", include("backendai_site.manager.api.urls")),
+    path("", include("backendai_site.audit.api.urls")),
     path("", include("agents_app.api.urls")),
     path("admin/gql", GraphQLView.as_view(), name="graphql"),
     path("admin/graphql", GraphQLView.as_view(), name="graphql-legacy"),

@@ -25,12 +25,13 @@ EXCLUDED_PACKAGES = frozenset({"tests"})
 SCRIPT_PACKAGES = frozenset({"bench"})
 
 # Upper layers may import lower ones, never the other way. Modules of `backendai_site` outside
-# `common` and `accounts` (settings, urls, asgi, celery, config, graphql) tie the apps together
-# and are not layered here.
+# `common`, `accounts` and `audit` (settings, urls, asgi, celery, config, graphql) tie the apps
+# together and are not layered here.
 LAYERS = (
     "proxy_app",
     "sessions_app",
     "agents_app|storage_app|templates_app",
+    "backendai_site.audit",
     "backendai_site.accounts",
     "backendai_site.common",
 )

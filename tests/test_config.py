@@ -11,6 +11,7 @@ from backendai_site.celery_schedule import beat_schedule
 from backendai_site.config import (
     BASE_DIR,
     AgentsSection,
+    AuditSection,
     CoordinatorSection,
     IdleSection,
     SchedulerSection,
@@ -156,6 +157,7 @@ class TestSections:
             storage=StorageSection(usage_refresh_interval=120.0),
             coordinator=CoordinatorSection(interval=3.0),
             usage=UsageSection(record_interval=45.0),
+            audit=AuditSection(purge_interval=3600.0),
         )
 
         schedule = beat_schedule(config)
@@ -168,6 +170,7 @@ class TestSections:
             "sessions-idle-check": 30.0,
             "storage-usage-refresh": 120.0,
             "sessions-usage-record": 45.0,
+            "audit-log-purge": 3600.0,
         }
         assert schedule["agents-sweep-lost"]["options"] == {"queue": "events", "expires": 4.0}
 

@@ -20,6 +20,10 @@ from .auth.verify import (
 from .models import KeyPair, User
 from .session_login import compat_csrf_check, func_session_access_key
 
+# The verified keypair, left on the Django request for what runs after the view (the audit log's
+# middleware): set before the rate-limit check, so a rate-limited caller is known too.
+API_KEYPAIR_ATTR = "bai_api_keypair"
+
 
 def _verified_by_session(request: HttpRequest) -> VerifiedRequest | None:
     access_key = func_session_access_key(request)
@@ -39,6 +43,7 @@ def keypair_from_signed_request(request: HttpRequest) -> KeyPair:
     if verified is None:
         raise AuthorizationFailed("This endpoint needs a signed request.")
     setattr(request, RATE_LIMIT_ATTR, verified.rate_limit)
+    setattr(request, API_KEYPAIR_ATTR, verified.keypair)
     rate_limit_check(verified.rate_limit)
     return verified.keypair
 
@@ -51,6 +56,7 @@ class HMACSignatureAuthentication(BaseAuthentication):
         django_request: HttpRequest = request._request
         verified = verify_signed_request(django_request, authorization)
         setattr(django_request, RATE_LIMIT_ATTR, verified.rate_limit)
+        setattr(django_request, API_KEYPAIR_ATTR, verified.keypair)
         rate_limit_check(verified.rate_limit)
         return verified.keypair.user, verified.keypair
 
@@ -69,5 +75,6 @@ class FuncSessionAuthentication(BaseAuthentication):
         if verified is None:
             return None
         setattr(django_request, RATE_LIMIT_ATTR, verified.rate_limit)
+        setattr(django_request, API_KEYPAIR_ATTR, verified.keypair)
         rate_limit_check(verified.rate_limit)
         return verified.keypair.user, verified.keypair

@@ -33,6 +33,8 @@ DOMAIN_ADMIN_READABLE = DOMAIN_ADMIN_WRITABLE | {
     "accounts.projectresourcepolicy",
     "accounts.resourcepreset",
     "storage_app.storagevolume",
+    # the audit log, scoped to the domain by backendai_site.audit.selectors
+    "audit.auditlogentry",
 }
 MONITOR_APPS = frozenset({"accounts", "agents_app", "sessions_app", "storage_app"})
 
@@ -66,7 +68,7 @@ def role_has_module_perms(role: str, app_label: str) -> bool:
         case UserRole.SUPERADMIN:
             return True
         case UserRole.ADMIN:
-            return app_label in ("accounts", "storage_app")
+            return app_label in ("accounts", "storage_app", "audit")
         case UserRole.MONITOR:
             return app_label in MONITOR_APPS
     return False
