@@ -190,7 +190,7 @@ class UsageInterval(models.Model):
     """One row of the append-only usage ledger: what one kernel held for one interval.
 
     Attribution is copied, not referenced, so the ledger outlives purged sessions and users. A
-    database trigger (migration 0005) refuses UPDATE and DELETE; a correction is a new row of kind
+    database trigger (migration 0004) refuses UPDATE and DELETE; a correction is a new row of kind
     `correction` pointing at the row it corrects (docs/design/0008-usage-and-fair-share.md)."""
 
     id = models.BigAutoField(primary_key=True)
