@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 RUNNER_PORT_NAME = "runner"
 STALE_REASON = "stale"
+# what an agent reports for a kernel it destroyed because the manager's reconcile, at the agent's
+# start, did not expect it there (agents_app.schemas.Reconcile.reason)
+ORPHAN_REASON = "orphan"
 AGENT_LOST = "agent-lost"
 INSUFFICIENT_RESOURCE = "insufficient-resource"
 
@@ -324,9 +327,14 @@ def on_kernel_terminated(event: KernelTerminated) -> None:
     if (
         kernel.agent_id != event.agent_id
         or kernel.status == KernelStatus.PENDING
-        or (event.reason == STALE_REASON and kernel.status in KernelStatus.starting())
+        or (
+            event.reason in (STALE_REASON, ORPHAN_REASON)
+            and kernel.status in KernelStatus.starting()
+        )
     ):
-        # the clean-up of an earlier placement of a requeued kernel: it holds nothing there
+        # the clean-up of an earlier placement of a requeued kernel: it holds nothing there (a
+        # kernel placed again on the same agent since reconcile judged it unknown is starting; if
+        # the clean-up removed its new container, the coordinator re-sends create_kernel)
         log.info(
             "terminated event of an earlier placement ignored", extra={"kernel_id": event.kernel_id}
         )

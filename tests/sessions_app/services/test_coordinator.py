@@ -131,8 +131,11 @@ class TestCapacityFollowsTheAgent:
         )  # fmt: skip
         assert used(world, "cpu") == 0
 
+    # "stale": the manager's destroy of a start it no longer wanted; "orphan": the agent's
+    # clean-up, at its restart, of a container reconcile did not expect there
+    @pytest.mark.parametrize("reason", ["stale", "orphan"])
     def test_the_clean_up_of_an_earlier_placement_does_not_end_the_new_one(
-        self, world: ComputeWorld, scheduled_session: Session, capture: Capture
+        self, world: ComputeWorld, scheduled_session: Session, capture: Capture, reason: str
     ) -> None:
         kernel = scheduled_session.kernels.get()
         with capture(execute=True):
@@ -140,7 +143,7 @@ class TestCapacityFollowsTheAgent:
             schedule_resource_group(world.group.pk)
 
         lifecycle.on_kernel_terminated(
-            KernelTerminated(agent_id=world.agent.pk, kernel_id=str(kernel.pk), reason="stale")
+            KernelTerminated(agent_id=world.agent.pk, kernel_id=str(kernel.pk), reason=reason)
         )
 
         kernel.refresh_from_db()
