@@ -4,10 +4,8 @@ of the same rows. The rows a user sees follow `selectors_usage.usage_scope`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from asgiref.sync import sync_to_async
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -17,19 +15,9 @@ from django.urls import URLPattern, path
 from backendai_site.accounts.models import User
 
 from .models import UsageInterval
-from .selectors_usage import usage_csv_blocks, usage_scope, usage_totals
+from .selectors_usage import usage_csv_stream, usage_scope, usage_totals, usage_totals_combine
 
 TOTALS_LIMIT = 200
-
-
-async def _async_blocks(rows: QuerySet[UsageInterval]) -> AsyncIterator[str]:
-    blocks = usage_csv_blocks(rows)
-
-    def next_block() -> str | None:
-        return next(blocks, None)
-
-    while (block := await sync_to_async(next_block)()) is not None:
-        yield block
 
 
 @admin.register(UsageInterval)
@@ -77,7 +65,7 @@ class UsageIntervalAdmin(admin.ModelAdmin):
             if changelist is not None:
                 rows = changelist.get_queryset(request)
                 totals = usage_totals(rows, by=("project_name", "user_email"))
-                grand = usage_totals(rows, by=())
+                grand = usage_totals_combine(totals)
                 response.context_data["usage_totals"] = [
                     {
                         "project": t.key[0], "user": t.key[1], "kernels": t.kernels,
@@ -89,13 +77,13 @@ class UsageIntervalAdmin(admin.ModelAdmin):
                 response.context_data["usage_totals_truncated"] = len(totals) > TOTALS_LIMIT
                 response.context_data["usage_grand_total"] = (
                     {
-                        "kernels": grand[0].kernels,
-                        "hours": round(grand[0].seconds / 3600, 4),
+                        "kernels": grand.kernels,
+                        "hours": round(grand.seconds / 3600, 4),
                         "slot_hours": {
-                            k: round(v, 4) for k, v in sorted(grand[0].slot_hours().items())
+                            k: round(v, 4) for k, v in sorted(grand.slot_hours().items())
                         },
                     }
-                    if grand
+                    if grand is not None
                     else None
                 )
                 response.context_data["usage_export_query"] = request.GET.urlencode()
@@ -103,7 +91,7 @@ class UsageIntervalAdmin(admin.ModelAdmin):
 
     def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
         response = StreamingHttpResponse(
-            _async_blocks(self._filtered(request)), content_type="text/csv"
+            usage_csv_stream(self._filtered(request)), content_type="text/csv"
         )
         response["Content-Disposition"] = 'attachment; filename="usage.csv"'
         return response

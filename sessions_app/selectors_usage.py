@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -146,6 +147,32 @@ def usage_totals(rows: QuerySet[UsageInterval], *, by: Sequence[str]) -> list[Us
     return [totals[key] for key in sorted(totals, key=lambda k: tuple(str(v) for v in k))]
 
 
+def usage_totals_combine(
+    totals: Iterable[UsageTotal], *, key: tuple[Any, ...] = ()
+) -> UsageTotal | None:
+    """One total of finer totals (each kernel falls in exactly one of them, so kernel counts
+    add up); None when there are none."""
+    combined: UsageTotal | None = None
+    for total in totals:
+        if combined is None:
+            combined = UsageTotal(
+                key=key, first_at=total.first_at, last_at=total.last_at, slots=dict(total.slots)
+            )
+        combined.seconds += total.seconds
+        combined.kernels += total.kernels
+        for name, value in total.slot_seconds.items():
+            combined.slot_seconds[name] = combined.slot_seconds.get(name, Decimal(0)) + value
+        if total.first_at is not None and (
+            combined.first_at is None or total.first_at < combined.first_at
+        ):
+            combined.first_at = total.first_at
+        if total.last_at is not None and (
+            combined.last_at is None or total.last_at > combined.last_at
+        ):
+            combined.last_at = total.last_at
+    return combined
+
+
 def usage_slot_names(rows: QuerySet[UsageInterval]) -> list[str]:
     """Every slot name the rows carry slot-seconds for (the CSV's columns)."""
     ids_sql, params = _ids_subquery(rows)
@@ -202,3 +229,15 @@ def usage_csv_blocks(rows: QuerySet[UsageInterval], *, block_rows: int = 2000) -
         yield flush()
         if len(block) < block_rows:
             return
+
+
+async def usage_csv_stream(rows: QuerySet[UsageInterval]) -> AsyncIterator[str]:
+    """`usage_csv_blocks` as an async iterator: under ASGI Django streams one (a sync iterator
+    would be read whole into a list first); each block's query runs in a worker thread."""
+    blocks = usage_csv_blocks(rows)
+
+    def next_block() -> str | None:
+        return next(blocks, None)
+
+    while (block := await sync_to_async(next_block)()) is not None:
+        yield block

@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from backendai_site.accounts.models import User
 from backendai_site.common.errors import InvalidAPIParameters
-from sessions_app.selectors_usage import UsageTotal, usage_rows, usage_totals
+from sessions_app.selectors_usage import (
+    GROUPABLE,
+    UsageTotal,
+    usage_rows,
+    usage_totals,
+    usage_totals_combine,
+)
 
 MAX_PERIOD_DAYS = 100
 STATS_BIN_SECONDS = 900
@@ -27,10 +33,6 @@ STATS_DAYS = 30
 _INTRINSIC = ("cpu", "mem")
 # what the reference reads from live container statistics, which the ledger does not measure
 _UNMEASURED = ("cpu_used", "mem_used", "io_read", "io_write", "gpu_allocated", "gpu_mem_allocated")
-_KERNEL_KEY = (
-    "kernel_id", "session_id", "session_name", "user_id", "user_email", "access_key",
-    "project_id", "project_name", "domain_name", "resource_group", "agent_id", "image",
-)  # fmt: skip
 
 
 def _local_tz() -> ZoneInfo:
@@ -79,6 +81,12 @@ def _accelerator_types(slots: dict[str, Any]) -> list[str]:
     return sorted({name.split(".", 1)[0] for name in slots if name not in _INTRINSIC})
 
 
+def _combined(totals: list[UsageTotal]) -> UsageTotal:
+    combined = usage_totals_combine(totals)
+    assert combined is not None
+    return combined
+
+
 def _ledger_fields(total: UsageTotal) -> dict[str, Any]:
     return {
         "used_seconds": _num(total.seconds),
@@ -88,7 +96,7 @@ def _ledger_fields(total: UsageTotal) -> dict[str, Any]:
 
 
 def _container_info(total: UsageTotal) -> dict[str, Any]:
-    fields = dict(zip(_KERNEL_KEY, total.key, strict=True))
+    fields = dict(zip(GROUPABLE, total.key, strict=True))
     slots = total.slots
     assert total.first_at is not None and total.last_at is not None
     tz = _local_tz()
@@ -130,10 +138,12 @@ def usage_per_month(*, actor: User, month: str, group_ids: Sequence[UUID] | None
     start, end = usage_month_bounds(month)
     rows = usage_rows(actor=actor, start=start, end=end, project_ids=group_ids)
     groups: dict[str, dict[str, Any]] = {}
-    project_totals = {
-        str(t.key[0]): t for t in usage_totals(rows, by=("project_id", "project_name"))
-    }
-    for total in usage_totals(rows, by=_KERNEL_KEY):
+    kernel_totals = usage_totals(rows, by=GROUPABLE)
+    project_of = GROUPABLE.index("project_id")
+    by_project: dict[str, list[UsageTotal]] = {}
+    for total in kernel_totals:
+        by_project.setdefault(str(total.key[project_of]), []).append(total)
+    for total in kernel_totals:
         info = _container_info(total)
         group = groups.get(info["group_id"])
         if group is None:
@@ -145,7 +155,7 @@ def usage_per_month(*, actor: User, month: str, group_ids: Sequence[UUID] | None
                 "g_smp": 0.0, "g_device_type": [],
                 "g_cpu_used": None, "g_mem_used": None, "g_io_read": None, "g_io_write": None,
                 "c_infos": [],
-                **_ledger_fields(project_totals[info["group_id"]]),
+                **_ledger_fields(_combined(by_project[info["group_id"]])),
             }  # fmt: skip
         group["g_cpu_allocated"] += info["cpu_allocated"]
         group["g_mem_allocated"] += info["mem_allocated"]
@@ -164,18 +174,15 @@ def usage_per_period(
     rows = usage_rows(
         actor=actor, start=start, end=end, project_ids=[project_id] if project_id else None
     )
-    by_user: dict[str, list[dict[str, Any]]] = {}
-    for total in usage_totals(rows, by=("project_id", "user_id", "user_email")):
-        by_user.setdefault(str(total.key[0]), []).append(
-            {
-                "user_id": str(total.key[1]),
-                "user_email": total.key[2],
-                "total_usage": {"kernels": total.kernels, **_ledger_fields(total)},
-            }
-        )
+    # one grouping per (project, user); a project's own total is the sum of its users'
+    by_project: dict[tuple[Any, ...], list[UsageTotal]] = {}
+    for total in usage_totals(
+        rows, by=("project_id", "project_name", "domain_name", "user_id", "user_email")
+    ):
+        by_project.setdefault(total.key[:3], []).append(total)
     out = []
-    for total in usage_totals(rows, by=("project_id", "project_name", "domain_name")):
-        project, name, domain = total.key
+    for (project, name, domain), user_totals in by_project.items():
+        total = _combined(user_totals)
         out.append(
             {
                 "project_id": str(project),
@@ -190,7 +197,14 @@ def usage_per_period(
                     "device_type": _accelerator_types(dict(total.slot_seconds)),
                     **_ledger_fields(total),
                 },
-                "users": by_user.get(str(project), []),
+                "users": [
+                    {
+                        "user_id": str(user.key[3]),
+                        "user_email": user.key[4],
+                        "total_usage": {"kernels": user.kernels, **_ledger_fields(user)},
+                    }
+                    for user in user_totals
+                ],
             }
         )
     return out

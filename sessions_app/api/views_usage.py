@@ -5,12 +5,10 @@ rows is `selectors_usage.usage_scope`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +23,7 @@ from backendai_site.common.api.payloads import payload_parse
 from backendai_site.common.errors import InvalidAPIParameters
 from backendai_site.common.validation import Text64
 from sessions_app.models import UsageInterval
-from sessions_app.selectors_usage import usage_csv_blocks, usage_rows, usage_totals
+from sessions_app.selectors_usage import usage_csv_stream, usage_rows, usage_totals
 from sessions_app.selectors_usage_compat import (
     usage_month_bounds,
     usage_per_month,
@@ -104,8 +102,10 @@ class TotalsQuery(ScopeQuery):
     by: Literal["user", "project", "domain", "resource_group", "kernel"] = "user"
 
 
-def _scope_rows(request: Request, query: ScopeQuery) -> QuerySet[UsageInterval]:
-    start, end = query.bounds()
+def _scope_rows(
+    request: Request, query: ScopeQuery, bounds: tuple[datetime, datetime]
+) -> QuerySet[UsageInterval]:
+    start, end = bounds
     return usage_rows(
         actor=_actor(request),
         start=start,
@@ -115,17 +115,6 @@ def _scope_rows(request: Request, query: ScopeQuery) -> QuerySet[UsageInterval]:
         domain_name=query.domain,
         resource_group=query.resource_group,
     )
-
-
-async def _async_blocks(rows: QuerySet[UsageInterval]) -> AsyncIterator[str]:
-    # an async iterator streams under ASGI (Django would read a sync one whole into a list)
-    blocks = usage_csv_blocks(rows)
-
-    def next_block() -> str | None:
-        return next(blocks, None)
-
-    while (block := await sync_to_async(next_block)()) is not None:
-        yield block
 
 
 class UsageMonthView(APIView):
@@ -163,7 +152,7 @@ class UsageTotalsView(APIView):
         query = payload_parse(TotalsQuery, request.query_params.dict(), what="usage query")
         columns = _TOTALS_BY[query.by]
         items = []
-        for total in usage_totals(_scope_rows(request, query), by=columns):
+        for total in usage_totals(_scope_rows(request, query, query.bounds()), by=columns):
             items.append(
                 {
                     **{c: str(v) for c, v in zip(columns, total.key, strict=True)},
@@ -182,9 +171,9 @@ class UsageExportView(APIView):
     @extend_schema(request=None, responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request) -> StreamingHttpResponse:
         query = payload_parse(ScopeQuery, request.query_params.dict(), what="usage query")
-        rows = _scope_rows(request, query)
         start, end = query.bounds()
-        response = StreamingHttpResponse(_async_blocks(rows), content_type="text/csv")
+        rows = _scope_rows(request, query, (start, end))
+        response = StreamingHttpResponse(usage_csv_stream(rows), content_type="text/csv")
         filename = f"usage-{start:%Y%m%d}-{end:%Y%m%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
