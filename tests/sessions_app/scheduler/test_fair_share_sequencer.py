@@ -56,15 +56,17 @@ def _sequencer(
     occupancy: Mapping[FairShareLeaf, Slots] | None = None,
     aging: float = 10 * HOUR,
     occupancy_seconds: float = HOUR,
-    **weights: dict[object, float],
+    domains: dict[str, float] | None = None,
+    projects: dict[uuid.UUID, float] | None = None,
+    users: dict[uuid.UUID, float] | None = None,
 ) -> FairShareSequencer:
     inputs = FairShareInputs(
         aging_seconds=aging,
         occupancy_seconds=occupancy_seconds,
         usage=dict(usage or {}),
-        domain_weights=weights.get("domains", {}),  # type: ignore[arg-type]
-        project_weights=weights.get("projects", {}),  # type: ignore[arg-type]
-        user_weights=weights.get("users", {}),  # type: ignore[arg-type]
+        domain_weights=domains or {},
+        project_weights=projects or {},
+        user_weights=users or {},
     )
     sequencer = make_sequencer(
         "fair-share",
