@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
+from unfold.admin import ModelAdmin, TabularInline
 
 from backendai_site.common.resource_slot import format_binary_size, is_bytes_slot
 
@@ -38,25 +39,25 @@ def _amount(slot_name: str, value: Any) -> str:
     return format_binary_size(value) if is_bytes_slot(slot_name) else f"{value.normalize():f}"
 
 
-class ResourceGroupForDomainInline(admin.TabularInline):
+class ResourceGroupForDomainInline(TabularInline):
     model = ResourceGroupForDomain
     extra = 0
 
 
-class ResourceGroupForProjectInline(admin.TabularInline):
+class ResourceGroupForProjectInline(TabularInline):
     model = ResourceGroupForProject
     extra = 0
     raw_id_fields = ("project",)
 
 
-class ResourceGroupForKeyPairInline(admin.TabularInline):
+class ResourceGroupForKeyPairInline(TabularInline):
     model = ResourceGroupForKeyPair
     extra = 0
     raw_id_fields = ("keypair",)
 
 
 @admin.register(ResourceGroup)
-class ResourceGroupAdmin(admin.ModelAdmin):
+class ResourceGroupAdmin(ModelAdmin):
     list_display = ("name", "is_active", "is_public", "scheduler", "created_at")
     list_filter = ("is_active", "is_public", "scheduler")
     search_fields = ("name", "description")
@@ -67,7 +68,7 @@ class ResourceGroupAdmin(admin.ModelAdmin):
     )
 
 
-class AgentResourceInline(admin.TabularInline):
+class AgentResourceInline(TabularInline):
     model = AgentResource
     extra = 0
     fields = ("slot_name", "slot_type", "capacity", "used")
@@ -79,7 +80,7 @@ class AgentResourceInline(admin.TabularInline):
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(ModelAdmin):
     list_display = (
         "id",
         "status",
@@ -147,7 +148,7 @@ class AgentAdmin(admin.ModelAdmin):
 
 
 def _report_scan(
-    model_admin: admin.ModelAdmin,
+    model_admin: ModelAdmin,
     request: HttpRequest,
     created: int,
     updated: int,
@@ -160,13 +161,13 @@ def _report_scan(
         model_admin.message_user(request, error, messages.WARNING)
 
 
-class ImageAliasInline(admin.TabularInline):
+class ImageAliasInline(TabularInline):
     model = ImageAlias
     extra = 0
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(ModelAdmin):
     list_display = ("__str__", "architecture", "registry", "digest_short", "modified_at")
     list_filter = ("architecture", "registry")
     search_fields = ("name", "tag", "aliases__alias")
@@ -189,7 +190,7 @@ class ImageAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImageAlias)
-class ImageAliasAdmin(admin.ModelAdmin):
+class ImageAliasAdmin(ModelAdmin):
     list_display = ("alias", "image")
     search_fields = ("alias", "image__name")
     list_select_related = ("image", "image__registry")
@@ -225,7 +226,7 @@ class ContainerRegistryForm(forms.ModelForm):
 
 
 @admin.register(ContainerRegistry)
-class ContainerRegistryAdmin(admin.ModelAdmin):
+class ContainerRegistryAdmin(ModelAdmin):
     form = ContainerRegistryForm
     list_display = ("name", "url", "project", "username", "ssl_verify", "is_active")
     list_filter = ("is_active", "ssl_verify")
@@ -248,7 +249,7 @@ class ContainerRegistryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResourcePreset)
-class ResourcePresetAdmin(admin.ModelAdmin):
+class ResourcePresetAdmin(ModelAdmin):
     """Slots are validated by the model field (`validate_resource_slots`): "2", "4g", ..."""
 
     list_display = ("name", "resource_group", "resource_slots", "shared_memory", "created_at")

@@ -14,6 +14,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from backendai_site.celery_schedule import beat_schedule, task_routes
 from backendai_site.config import BASE_DIR, get_config
+from backendai_site.console.navigation import UNFOLD as UNFOLD
 
 site_config = get_config()  # lower case: not a Django setting
 
@@ -49,6 +50,8 @@ APPEND_SLASH = False  # the official client never sends trailing slashes and nev
 CSRF_FAILURE_VIEW = "backendai_site.common.api.exception_handler.csrf_failure"
 
 INSTALLED_APPS = [
+    # first: its templates and admin site replace the stock admin's (backendai_site/console)
+    "unfold",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -70,6 +73,8 @@ INSTALLED_APPS = [
     "storage_app",
     "templates_app",
     "proxy_app",
+    # last: re-registers the libraries' admin pages on the theme (they must be registered first)
+    "backendai_site.console",
 ]
 
 MIDDLEWARE = [

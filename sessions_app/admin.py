@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin, TabularInline
 
 from backendai_site.accounts.models import User
 
@@ -23,7 +24,7 @@ from .services.idle import session_idle_checks
 from .services.lifecycle import session_destroy
 
 
-class KernelInline(admin.TabularInline):
+class KernelInline(TabularInline):
     model = Kernel
     extra = 0
     can_delete = False
@@ -44,7 +45,7 @@ class KernelInline(admin.TabularInline):
         return False
 
 
-class HistoryInline(admin.TabularInline):
+class HistoryInline(TabularInline):
     model = SessionStatusHistory
     extra = 0
     can_delete = False
@@ -57,7 +58,7 @@ class HistoryInline(admin.TabularInline):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(ModelAdmin):
     list_display = (
         "name",
         "status",

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
 
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import User
@@ -21,7 +22,7 @@ def _is_superadmin(request: HttpRequest) -> bool:
 
 
 @admin.register(FairShareWeight)
-class FairShareWeightAdmin(admin.ModelAdmin):
+class FairShareWeightAdmin(ModelAdmin):
     list_display = ("target", "weight", "updated_at")
     list_select_related = ("domain", "project", "user")
     search_fields = ("domain__name", "project__name", "user__email", "user__username")

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from unfold.admin import ModelAdmin
 
 from backendai_site.accounts.models import User
 
@@ -21,7 +22,7 @@ TOTALS_LIMIT = 200
 
 
 @admin.register(UsageInterval)
-class UsageIntervalAdmin(admin.ModelAdmin):
+class UsageIntervalAdmin(ModelAdmin):
     list_display = (
         "started_at", "ended_at", "seconds", "kind", "user_email", "project_name",
         "domain_name", "resource_group", "session_name", "slot_seconds",

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
 
 from backendai_site.accounts.admin import DomainScopedAdmin
 from backendai_site.accounts.models import User
@@ -32,7 +33,7 @@ from .services.volumes import volume_backend
 
 
 @admin.register(StorageVolume)
-class StorageVolumeAdmin(admin.ModelAdmin):
+class StorageVolumeAdmin(ModelAdmin):
     list_display = ("name", "backend", "mount_path", "is_active", "folders", "usage")
     list_filter = ("backend", "is_active")
 
@@ -53,7 +54,7 @@ class StorageVolumeAdmin(admin.ModelAdmin):
         return f"{format_binary_size(used)} / {format_binary_size(capacity)}"
 
 
-class VFolderPermissionInline(admin.TabularInline):
+class VFolderPermissionInline(TabularInline):
     model = VFolderPermission
     extra = 0
     autocomplete_fields = ("user",)

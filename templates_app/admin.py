@@ -4,12 +4,13 @@ the API (domain admins are not given these models, see accounts/permissions.py).
 from __future__ import annotations
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from .models import Dotfile, SessionTemplate
 
 
 @admin.register(SessionTemplate)
-class TaskTemplateAdmin(admin.ModelAdmin):
+class TaskTemplateAdmin(ModelAdmin):
     list_display = ("name", "id", "user", "project", "domain", "is_active", "created_at")
     list_filter = ("is_active", "domain")
     search_fields = ("name", "user__email")
@@ -18,7 +19,7 @@ class TaskTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dotfile)
-class DotfileAdmin(admin.ModelAdmin):
+class DotfileAdmin(ModelAdmin):
     list_display = ("path", "scope", "user", "project", "domain", "permission_octal")
     list_filter = ("scope",)
     search_fields = ("path", "user__email", "project__name", "domain__name")

@@ -12,11 +12,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField, ModelForm
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from .enums import UserRole, UserStatus
 from .models import (
@@ -83,7 +84,7 @@ def _users_reachable(request: HttpRequest) -> QuerySet[User]:
     return qs
 
 
-class DomainScopedAdmin(admin.ModelAdmin):
+class DomainScopedAdmin(ModelAdmin):
     """Limits domain admins and domain monitors to rows of their own domain, in lists, forms,
     choices, autocompletes and actions (actions run on `get_queryset`)."""
 
@@ -103,7 +104,7 @@ class DomainScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class DomainScopedInline(admin.TabularInline):
+class DomainScopedInline(TabularInline):
     """An inline whose foreign-key choices are confined like DomainScopedAdmin's."""
 
     def formfield_for_foreignkey(
@@ -165,7 +166,8 @@ class KeyPairInline(DomainScopedInline):
 @admin.register(User)
 class UserAdmin(DomainScopedAdmin, DjangoUserAdmin):
     form = UserChangeForm
-    add_form = AdminUserCreationForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     ordering = ("email",)
     list_display = ("email", "username", "full_name", "role", "status", "domain", "created_at")
     list_filter = ("role", "status", "domain")
@@ -320,7 +322,7 @@ class KeyPairAdmin(DomainScopedAdmin):
 
 
 @admin.register(KeypairResourcePolicy)
-class KeypairResourcePolicyAdmin(admin.ModelAdmin):
+class KeypairResourcePolicyAdmin(ModelAdmin):
     list_display = (
         "name",
         "default_for_unspecified",
@@ -335,12 +337,12 @@ class KeypairResourcePolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserResourcePolicy)
-class UserResourcePolicyAdmin(admin.ModelAdmin):
+class UserResourcePolicyAdmin(ModelAdmin):
     list_display = ("name", "max_vfolder_count", "max_quota_scope_size")
     search_fields = ("name",)
 
 
 @admin.register(ProjectResourcePolicy)
-class ProjectResourcePolicyAdmin(admin.ModelAdmin):
+class ProjectResourcePolicyAdmin(ModelAdmin):
     list_display = ("name", "max_vfolder_count", "max_quota_scope_size", "max_network_count")
     search_fields = ("name",)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
 
 from backendai_site.accounts.models import User
 
@@ -14,7 +15,7 @@ from .selectors import audit_entries_visible_to
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(admin.ModelAdmin):
+class AuditLogEntryAdmin(ModelAdmin):
     list_display = (
         "at",
         "user_email",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
 
 from backendai_site.accounts.models import User
 
@@ -15,7 +16,7 @@ from .services import manager_status_update
 
 
 @admin.register(ManagerState)
-class ManagerStateAdmin(admin.ModelAdmin):
+class ManagerStateAdmin(ModelAdmin):
     list_display = ("status", "status_changed", "announcement_enabled", "modified_at")
     readonly_fields = (
         "status",
@@ -49,7 +50,7 @@ class ManagerStateAdmin(admin.ModelAdmin):
 
 
 @admin.register(ErrorLog)
-class ErrorLogAdmin(admin.ModelAdmin):
+class ErrorLogAdmin(ModelAdmin):
     list_display = ("created_at", "severity", "source", "user", "request_status", "request_url")
     list_filter = ("severity", "source", "is_read", "is_cleared")
     search_fields = ("message", "request_url")

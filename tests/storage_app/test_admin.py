@@ -26,8 +26,8 @@ def folders(volume: StorageVolume, domain: Domain) -> dict[str, VFolder]:
         email="out@example.com", username="out", domain=DomainFactory.create(name="elsewhere")
     ).user
     return {
-        "inside": vfolder_create(user=mine, request=VFolderCreate(name="inside")),
-        "outside": vfolder_create(user=other, request=VFolderCreate(name="outside")),
+        "inside": vfolder_create(user=mine, request=VFolderCreate(name="our-folder")),
+        "outside": vfolder_create(user=other, request=VFolderCreate(name="their-folder")),
     }
 
 
@@ -47,8 +47,8 @@ class TestVFolderAdmin:
     ) -> None:
         response = domain_admin.get("/admin/storage_app/vfolder/")
         assert response.status_code == 200
-        assert b"inside" in response.content
-        assert b"outside" not in response.content
+        assert b"our-folder" in response.content
+        assert b"their-folder" not in response.content  # "outside" is in the theme's markup
         other = folders["outside"].pk
         assert domain_admin.get(f"/admin/storage_app/vfolder/{other}/change/").status_code == 302
 
