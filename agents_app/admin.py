@@ -13,10 +13,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import display
 
-from backendai_site.common.resource_slot import format_binary_size, is_bytes_slot
+from backendai_site.console import formatting
 
 from .models import (
     Agent,
@@ -33,10 +34,6 @@ from .models import (
 from .services.agents import agents_set_schedulable
 from .services.images import images_rescan_from_agents
 from .services.registry import registries_rescan
-
-
-def _amount(slot_name: str, value: Any) -> str:
-    return format_binary_size(value) if is_bytes_slot(slot_name) else f"{value.normalize():f}"
 
 
 class ResourceGroupForDomainInline(TabularInline):
@@ -71,24 +68,32 @@ class ResourceGroupAdmin(ModelAdmin):
 class AgentResourceInline(TabularInline):
     model = AgentResource
     extra = 0
-    fields = ("slot_name", "slot_type", "capacity", "used")
+    fields = ("slot_name", "slot_type", "capacity_text", "used_text")
     readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description="capacity")
+    def capacity_text(self, obj: AgentResource) -> str:
+        return formatting.amount(obj.slot_name, obj.capacity)
+
+    @admin.display(description="used")
+    def used_text(self, obj: AgentResource) -> str:
+        return formatting.amount(obj.slot_name, obj.used)
+
 
 @admin.register(Agent)
 class AgentAdmin(ModelAdmin):
     list_display = (
         "id",
-        "status",
+        "status_badge",
         "schedulable",
         "resource_group",
         "advertised_host",
         "usage",
-        "last_heartbeat",
+        "heartbeat",
         "version",
     )
     list_filter = ("status", "schedulable", "resource_group", "architecture")
@@ -119,13 +124,25 @@ class AgentAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # agents register themselves
 
+    @display(description="status", ordering="status", label=formatting.AGENT_STATUS_LABELS)
+    def status_badge(self, obj: Agent) -> str:
+        return obj.status
+
+    @admin.display(description="last heartbeat", ordering="last_heartbeat")
+    def heartbeat(self, obj: Agent) -> str:
+        return format_html(
+            '<span title="{}">{}</span>',
+            formatting.clock(obj.last_heartbeat),
+            formatting.age(obj.last_heartbeat),
+        )
+
     @admin.display(description="used / capacity")
     def usage(self, obj: Agent) -> str:
         rows = [
-            (row.slot_name, _amount(row.slot_name, row.used), _amount(row.slot_name, row.capacity))
+            (row.slot_name, formatting.used_of(row.slot_name, row.used, row.capacity))
             for row in sorted(obj.resources.all(), key=lambda r: r.slot_name)
         ]
-        return format_html_join(", ", "{}: {} / {}", rows) or "-"
+        return format_html_join(", ", "{}: {}", rows) or "-"
 
     @admin.action(description="Drain: stop placing new kernels", permissions=["change"])
     def drain_agents(self, request: HttpRequest, queryset: QuerySet[Agent]) -> None:

@@ -91,6 +91,8 @@ MIDDLEWARE = [
     # (backendai_site/audit, design note 0014)
     "backendai_site.audit.middleware.AuditLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # console pages in the admin user's time zone (backendai_site/console/middleware.py)
+    "backendai_site.console.middleware.ConsoleTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backendai_site.common.middleware.RateLimitHeadersMiddleware",
     # records every 5xx answer in the error log (`GET /logs/error`)

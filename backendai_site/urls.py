@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backendai_site.console.views import dashboard_usage
 from backendai_site.graphql.views import GraphQLView
 from backendai_site.metrics.web import metrics_view
 
@@ -33,6 +34,8 @@ urlpatterns = [
     path("func/", include((api_urlpatterns, "func"))),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # the dashboard's chart data, behind the console's sign-in (backendai_site/console)
+    path("admin/console/usage.json", admin.site.admin_view(dashboard_usage), name="console-usage"),
     path("admin/", admin.site.urls),
 ]
 

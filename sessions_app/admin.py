@@ -10,8 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import display
 
 from backendai_site.accounts.models import User
+from backendai_site.console import formatting
 
 from . import (
     admin_fair_share,  # noqa: F401  (registers the fair-share weights' admin)
@@ -34,7 +36,7 @@ class KernelInline(TabularInline):
         "status",
         "status_info",
         "container_id",
-        "occupied_slots",
+        "occupied",
         "host_ports",
         "exit_code",
         "oom_killed",
@@ -43,6 +45,10 @@ class KernelInline(TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="occupied")
+    def occupied(self, obj: Kernel) -> str:
+        return formatting.slots(obj.occupied_slots)
 
 
 class HistoryInline(TabularInline):
@@ -61,14 +67,14 @@ class HistoryInline(TabularInline):
 class SessionAdmin(ModelAdmin):
     list_display = (
         "name",
-        "status",
+        "status_badge",
         "verdict",
         "session_type",
         "access_key",
         "project",
         "resource_group",
         "agents",
-        "created_at",
+        "created",
     )
     list_filter = ("status", "session_type", "resource_group", "domain")
     search_fields = ("name", "id", "access_key__access_key", "user__email")
@@ -88,8 +94,8 @@ class SessionAdmin(ModelAdmin):
         "project",
         "resource_group",
         "image",
-        "requested_slots",
-        "occupying_slots",
+        "requested",
+        "occupying",
         "created_at",
         "terminated_at",
     )
@@ -110,8 +116,8 @@ class SessionAdmin(ModelAdmin):
         "project",
         "resource_group",
         "image",
-        "requested_slots",
-        "occupying_slots",
+        "requested",
+        "occupying",
         "startup_command",
         "created_at",
         "terminated_at",
@@ -132,19 +138,46 @@ class SessionAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # sessions are created through the API, which runs every policy check
 
+    @display(description="status", ordering="status", label=formatting.SESSION_STATUS_LABELS)
+    def status_badge(self, obj: Session) -> str:
+        return obj.status
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: Session) -> str:
+        return format_html(
+            '<span title="{}">{}</span>',
+            formatting.clock(obj.created_at),
+            formatting.age(obj.created_at),
+        )
+
+    @admin.display(description="requested (per kernel)")
+    def requested(self, obj: Session) -> str:
+        return formatting.slots(obj.requested_slots)
+
+    @admin.display(description="occupying (all kernels)")
+    def occupying(self, obj: Session) -> str:
+        return formatting.slots(obj.occupying_slots)
+
     @admin.display(description="why pending")
     def verdict(self, obj: Session) -> str:
         if obj.status != SessionStatus.PENDING:
             return ""
         verdict = (obj.status_data or {}).get("scheduler") or {}
-        return str(verdict.get("msg") or verdict.get("verdict") or "waiting for the scheduler")
+        return formatting.verdict(verdict, scheduler=obj.resource_group.get_scheduler_display())
 
     @admin.display(description="scheduler verdict")
     def verdict_detail(self, obj: Session) -> str:
+        """The verdict in words, the scheduler's own message and checks one click away."""
         verdict = (obj.status_data or {}).get("scheduler")
         if not verdict:
             return "-"
-        return format_html("<pre>{}</pre>", json.dumps(verdict, indent=2))
+        sentence = formatting.verdict(verdict, scheduler=obj.resource_group.get_scheduler_display())
+        return format_html(
+            "<p>{}</p><details><summary>{} (the scheduler's data)</summary><pre>{}</pre></details>",
+            sentence,
+            verdict.get("verdict") or "verdict",
+            json.dumps(verdict, indent=2),
+        )
 
     @admin.display(description="idle checks (seconds left)")
     def idle_checks(self, obj: Session) -> str:

@@ -20,7 +20,8 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from backendai_site.accounts.enums import UserRole
-from backendai_site.accounts.models import User
+from backendai_site.accounts.models import Domain, User
+from backendai_site.accounts.selectors import user_watched_domain_id
 from sessions_app.models import UsageInterval
 
 # attribution columns a total may be grouped by (never taken from the request as SQL)
@@ -32,13 +33,14 @@ _TABLE = UsageInterval._meta.db_table
 
 
 def usage_scope(actor: User) -> Q:
-    """The one rule for reading usage: superadmins and monitors read every row, a domain admin
-    the rows of their domain, anyone else their own."""
+    """The one rule for reading usage: superadmins and global monitors read every row, a domain
+    admin or a monitor of one domain the rows of that domain, anyone else their own."""
     match actor.role:
-        case UserRole.SUPERADMIN | UserRole.MONITOR:
-            return Q()
-        case UserRole.ADMIN:
-            return Q(domain_name=actor.domain.name)
+        case UserRole.SUPERADMIN | UserRole.ADMIN | UserRole.MONITOR:
+            domain_id = user_watched_domain_id(user=actor)
+            if domain_id is None:
+                return Q()
+            return Q(domain_name__in=Domain.objects.filter(pk=domain_id).values("name"))
     return Q(user_id=actor.pk)
 
 
@@ -99,6 +101,9 @@ def _group_expression(column: str) -> str:
     if column == "day":
         # the row's day in the site's time zone (rows never straddle an hour, so never a day)
         return "(u.started_at AT TIME ZONE %s)::date"
+    if column == "hour":
+        # rows are cut at UTC hour boundaries, so each lies inside exactly one hour
+        return "date_trunc('hour', u.started_at)"
     if column not in GROUPABLE:
         raise ValueError(f"cannot group usage by {column!r}")
     return f"u.{column}"
@@ -106,8 +111,8 @@ def _group_expression(column: str) -> str:
 
 def usage_totals(rows: QuerySet[UsageInterval], *, by: Sequence[str]) -> list[UsageTotal]:
     """Totals of `rows` grouped by the attribution columns `by` (and `day`: the row's date in
-    the site's time zone); an empty `by` gives one grand total. Two queries whatever the number
-    of rows; ordered by key."""
+    the site's time zone; `hour`: the UTC hour it lies in); an empty `by` gives one grand
+    total. Two queries whatever the number of rows; ordered by key."""
     expressions = [_group_expression(column) for column in by]
     group_params = tuple(settings.TIME_ZONE for column in by if column == "day")
     ids_sql, params = _ids_subquery(rows)

@@ -35,3 +35,8 @@ for model, original in THEMED:
         admin.site.unregister(model)
     themed = type(original.__name__, (original, ModelAdmin), {"__module__": __name__})
     admin.site.register(model, themed)
+
+# The front page is the console's dashboard (templates/console/dashboard.html, filled by
+# UNFOLD["DASHBOARD_CALLBACK"]); a template name of our own, so no app's admin/index.html
+# shadows it whatever the order of INSTALLED_APPS.
+admin.site.index_template = "console/dashboard.html"

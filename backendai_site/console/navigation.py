@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 
 # (group title, [(item title, material-symbols icon, "app_label.model_name")])
@@ -111,6 +112,10 @@ UNFOLD: dict[str, Any] = {
     "SITE_URL": "/admin/",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
+    # the front page: backendai_site/console/views.py and templates/console/dashboard.html
+    "DASHBOARD_CALLBACK": "backendai_site.console.views.dashboard_callback",
+    # sends the browser's time zone in a cookie (console/middleware.py activates it)
+    "SCRIPTS": [lambda request: static("console/timezone.js")],
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,

@@ -72,8 +72,8 @@ class TestAgentsAdminForSuperadmin:
 
         response = client.get("/admin/agents_app/agent/")
 
-        assert b"cpu: 1 / 4" in response.content
-        assert b"mem: 0 / 8g" in response.content
+        assert b"cpu: 1 CPU / 4 CPUs" in response.content
+        assert b"mem: 0 GiB / 8 GiB" in response.content
 
     def test_agent_change_page_renders(self, agent_with_capacity: Agent) -> None:
         client = logged_in(UserRole.SUPERADMIN)
