@@ -36,6 +36,6 @@ class SessionsConfig(AppConfig):
         events.subscribe("kernel_creation_failed", warm_pools.on_kernel_creation_failed)
         events.subscribe("agent_lost", warm_pools.on_agent_lost)
         events.set_kernel_ownership_resolver(_unknown_kernels)
-        on_sessions_left_pending(warm_pools.pooled_kernels_evict)
+        on_sessions_left_pending(warm_pools.warm_pools_evict_hint)
         on_sessions_scheduled(lifecycle.sessions_start)
         mount_users_checker_register(mounts.vfolder_mount_users)

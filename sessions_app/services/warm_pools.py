@@ -3,7 +3,8 @@ can serve (docs/design/0007-warm-pools.md).
 
 Controllers mark, coordinators act: a claim only writes rows and queues `bind_kernel` after
 commit; `warm_pools_refill` (one run at a time, woken by hints and beat) creates, replaces and
-ends pooled kernels; the scheduler's pass asks `pooled_kernels_evict` for room for cold requests.
+ends pooled kernels, and evicts them for sessions the scheduler left waiting for room (a pass
+that leaves such sessions hints it).
 Pooled kernels hold agent capacity through the same conditional updates as session kernels.
 """
 
@@ -65,6 +66,16 @@ WHERE id = (
     ORDER BY ready_at, id FOR UPDATE SKIP LOCKED LIMIT 1
 ) AND status = %s
 RETURNING id
+"""
+_WP = WarmPool._meta.db_table
+_EVICT_SQL = f"""
+UPDATE {_PK} SET status = %s, status_info = %s
+WHERE id IN (
+    SELECT p.id FROM {_PK} AS p JOIN {_WP} AS w ON w.id = p.pool_id
+    WHERE w.resource_group_id = %s AND p.status = %s
+    ORDER BY p.ready_at, p.id FOR UPDATE OF p SKIP LOCKED LIMIT %s
+)
+RETURNING id, agent_id
 """
 
 
@@ -202,7 +213,10 @@ def warm_pools_refill(*, now: datetime | None = None) -> dict[int, int]:
     with transaction.atomic():
         if not _lock():
             return created
-        for pool in WarmPool.objects.select_related("image", "resource_group").order_by("id"):
+        pools = list(WarmPool.objects.select_related("image", "resource_group").order_by("id"))
+        for group_id in sorted({pool.resource_group_id for pool in pools}):
+            _evict_for_cold_requests(group_id)
+        for pool in pools:
             created[pool.pk] = _pool_refill(pool, now=now)
     return created
 
@@ -258,7 +272,7 @@ def _pool_refill(pool: WarmPool, *, now: datetime) -> int:
         _send_after_commit(agent.pk, "create_kernel", _create_command(pool, pooled))
         made += 1
     if made:
-        log.info("warm pool refilling", extra={"pool": pool.pk, "created": made})
+        log.info("warm pool refilling", extra={"pool": pool.pk, "kernels_created": made})
     return made
 
 
@@ -281,18 +295,48 @@ def _create_command(pool: WarmPool, pooled: PooledKernel) -> CreateKernel:
     )
 
 
+def warm_pools_evict_hint(*, resource_group_id: int, count: int) -> int:
+    """The scheduler's pass left `count` sessions without room: wake the refill run, which
+    evicts pooled kernels for them (no query here: the pass's query count stays bounded)."""
+    warm_pools_refill_hint()
+    return 0
+
+
+def _evict_for_cold_requests(resource_group_id: int) -> int:
+    """One eviction per session waiting for room, less those already under way."""
+    waiting = Session.objects.filter(
+        resource_group_id=resource_group_id,
+        status=SessionStatus.PENDING,
+        status_data__scheduler__verdict=VERDICT_INSUFFICIENT_CAPACITY,
+    ).count()
+    if not waiting:
+        return 0
+    under_way = PooledKernel.objects.filter(
+        pool__resource_group_id=resource_group_id,
+        status=_ST.EVICTING,
+        status_info=REASON_EVICTED,
+    ).count()
+    return pooled_kernels_evict(resource_group_id=resource_group_id, count=waiting - under_way)
+
+
 def pooled_kernels_evict(*, resource_group_id: int, count: int) -> int:
     """Make room for `count` cold requests the scheduler could not place: end that many READY
     pooled kernels of the group (oldest first). Capacity comes back with `kernel_terminated`."""
     if count <= 0:
         return 0
-    with transaction.atomic():
-        victims = list(
-            PooledKernel.objects.select_for_update(skip_locked=True)
-            .filter(pool__resource_group_id=resource_group_id, status=_ST.READY)
-            .order_by("ready_at", "id")[:count]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EVICT_SQL, [_ST.EVICTING, REASON_EVICTED, resource_group_id, _ST.READY, count]
         )
-        return _evict(victims, reason=REASON_EVICTED)
+        victims = cursor.fetchall()
+    for kernel_id, agent_id in victims:
+        _destroy_after_commit(PooledKernel(pk=kernel_id, agent_id=agent_id), REASON_EVICTED)
+    if victims:
+        log.info(
+            "pooled kernels evicted for cold requests",
+            extra={"resource_group": resource_group_id, "count": len(victims)},
+        )
+    return len(victims)
 
 
 # --- agent events --------------------------------------------------------------------------
