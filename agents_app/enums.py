@@ -77,6 +77,7 @@ class AgentCommand(StrEnum):
     """The commands the manager sends to an agent (Celery task `agent.<command>` on its queue)."""
 
     CREATE_KERNEL = "create_kernel"
+    BIND_KERNEL = "bind_kernel"
     DESTROY_KERNEL = "destroy_kernel"
     RESTART_KERNEL = "restart_kernel"
     GET_LOGS = "get_logs"

@@ -254,6 +254,17 @@ class CreateKernel(Command):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
         description="Private network shared by the kernels of one single-node cluster session.",
     )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra container labels (a warm pool's mark)."
+    )
+
+
+class BindKernel(Command):
+    """Hand a running pooled kernel to the session that claimed it (docs/design/0007)."""
+
+    kernel_id: str
+    session_id: str
+    environ: dict[str, str] = Field(default_factory=dict)
 
 
 class KernelRef(Command):

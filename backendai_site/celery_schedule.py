@@ -13,6 +13,8 @@ from backendai_site.config import SiteConfig
 
 # how often beat fails batch sessions that ran past their timeout
 BATCH_TIMEOUT_SWEEP_INTERVAL = 10.0
+# the backstop of warm pool refills (claims and ended pooled kernels hint one at once)
+WARM_POOL_REFILL_INTERVAL = 5.0
 
 
 def task_routes() -> dict[str, dict[str, str]]:
@@ -25,6 +27,7 @@ def task_routes() -> dict[str, dict[str, str]]:
         "sessions_app.sessions_idle_check": {"queue": "manager"},
         "sessions_app.sessions_coordinate": {"queue": "manager"},
         "sessions_app.usage_intervals_record": {"queue": "manager"},
+        "sessions_app.warm_pools_refill": {"queue": "manager"},
         "storage_app.*": {"queue": "manager"},
         "audit.*": {"queue": "manager"},
     }
@@ -51,6 +54,10 @@ def beat_schedule(config: SiteConfig) -> dict[str, dict[str, Any]]:
         # every transient status's handler: re-sends lost commands, ends what made no progress
         "sessions-coordinator": _every(
             "sessions_app.sessions_coordinate", config.coordinator.interval, "manager"
+        ),
+        # warm pools brought to their target size, expired pooled kernels replaced
+        "sessions-warm-pools-refill": _every(
+            "sessions_app.warm_pools_refill", WARM_POOL_REFILL_INTERVAL, "manager"
         ),
         "sessions-sweep-batch-timeouts": _every(
             "sessions_app.sweep_batch_timeouts", BATCH_TIMEOUT_SWEEP_INTERVAL, "manager"

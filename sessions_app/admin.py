@@ -18,6 +18,7 @@ from backendai_site.console import formatting
 from . import (
     admin_fair_share,  # noqa: F401  (registers the fair-share weights' admin)
     admin_usage,  # noqa: F401  (registers the usage ledger's admin)
+    admin_warm_pools,  # noqa: F401  (registers the warm pools' admin)
 )
 from .enums import SessionAction, SessionStatus
 from .models import Kernel, Session, SessionStatusHistory

@@ -1,6 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 from django.apps import AppConfig
+
+
+def _unknown_kernels(agent_id: str, kernel_ids: Sequence[str]) -> Collection[str]:
+    """Neither a session's kernel nor a live pooled kernel: the agent removes it."""
+    from sessions_app.services import lifecycle, warm_pools
+
+    pooled = warm_pools.live_pooled_kernel_ids(agent_id, kernel_ids)
+    return [kid for kid in lifecycle.unknown_kernels(agent_id, kernel_ids) if kid not in pooled]
 
 
 class SessionsConfig(AppConfig):
@@ -10,8 +20,8 @@ class SessionsConfig(AppConfig):
     def ready(self) -> None:
         """Subscribe to agent events and to the scheduler's start hook."""
         from agents_app import events
-        from sessions_app.scheduler.hooks import on_sessions_scheduled
-        from sessions_app.services import commit, idle, lifecycle, mounts
+        from sessions_app.scheduler.hooks import on_sessions_left_pending, on_sessions_scheduled
+        from sessions_app.services import commit, idle, lifecycle, mounts, warm_pools
         from storage_app.services.usage_hooks import mount_users_checker_register
 
         events.subscribe("kernel_started", lifecycle.on_kernel_started)
@@ -21,6 +31,11 @@ class SessionsConfig(AppConfig):
         events.subscribe("kernel_stats", idle.kernel_stats_record)
         events.subscribe("kernel_commit_updated", commit.on_kernel_commit_updated)
         events.subscribe("kernel_committed", commit.on_kernel_committed)
-        events.set_kernel_ownership_resolver(lifecycle.unknown_kernels)
+        events.subscribe("kernel_started", warm_pools.on_kernel_started)
+        events.subscribe("kernel_terminated", warm_pools.on_kernel_terminated)
+        events.subscribe("kernel_creation_failed", warm_pools.on_kernel_creation_failed)
+        events.subscribe("agent_lost", warm_pools.on_agent_lost)
+        events.set_kernel_ownership_resolver(_unknown_kernels)
+        on_sessions_left_pending(warm_pools.warm_pools_evict_hint)
         on_sessions_scheduled(lifecycle.sessions_start)
         mount_users_checker_register(mounts.vfolder_mount_users)

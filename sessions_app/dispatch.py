@@ -24,6 +24,7 @@ SWEEP_BATCH_TIMEOUTS = "sessions_app.sweep_batch_timeouts"
 SESSIONS_IDLE_CHECK = "sessions_app.sessions_idle_check"
 SESSIONS_COORDINATE = "sessions_app.sessions_coordinate"
 USAGE_INTERVALS_RECORD = "sessions_app.usage_intervals_record"
+WARM_POOLS_REFILL = "sessions_app.warm_pools_refill"
 
 
 def task_send(

@@ -128,6 +128,22 @@ KERNEL_TRANSITIONS: dict[KernelStatus, frozenset[KernelStatus]] = {
 }  # fmt: skip
 
 
+class PooledKernelStatus(models.TextChoices):
+    """A warm pool's kernel: CREATING -> READY -> CLAIMED (now a session's kernel), or EVICTING
+    (replaced, evicted for a cold request) -> TERMINATED."""
+
+    CREATING = "CREATING"
+    READY = "READY"
+    CLAIMED = "CLAIMED"
+    EVICTING = "EVICTING"
+    TERMINATED = "TERMINATED"
+
+    @classmethod
+    def live(cls) -> frozenset[PooledKernelStatus]:
+        """Kernels that count towards a pool's size."""
+        return frozenset({cls.CREATING, cls.READY})
+
+
 class SessionResult(models.TextChoices):
     UNDEFINED = "UNDEFINED"
     SUCCESS = "SUCCESS"

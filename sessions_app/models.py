@@ -14,6 +14,7 @@ from .enums import (
     ClusterMode,
     KernelRole,
     KernelStatus,
+    PooledKernelStatus,
     SessionResult,
     SessionStatus,
     SessionType,
@@ -288,3 +289,69 @@ class FairShareWeight(models.Model):
         else:
             target = f"user {self.user_id}"
         return f"{target}: {self.weight}"
+
+
+class WarmPool(models.Model):
+    """Ready kernels an admin wants kept for one resource group, image and resource shape
+    (docs/design/0007-warm-pools.md)."""
+
+    resource_group = models.ForeignKey(
+        ResourceGroup, on_delete=models.CASCADE, related_name="warm_pools"
+    )
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="warm_pools")
+    slots = models.JSONField(
+        default=dict, help_text='Per-kernel slots as sessions store them, e.g. {"cpu": "1", ...}.'
+    )
+    target_size = models.PositiveIntegerField(default=1)
+    max_age_seconds = models.PositiveIntegerField(
+        default=3600, help_text="Ready kernels older than this are replaced."
+    )
+    enabled = models.BooleanField(default=True)
+    hits = models.PositiveBigIntegerField(default=0, editable=False)
+    misses = models.PositiveBigIntegerField(default=0, editable=False)
+    refills = models.PositiveBigIntegerField(default=0, editable=False)
+    refill_ms_total = models.PositiveBigIntegerField(default=0, editable=False)
+    last_refill_ms = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("resource_group", "image", "id")
+
+    def __str__(self) -> str:
+        return f"{self.image} x{self.target_size} in {self.resource_group}"
+
+
+class PooledKernel(models.Model):
+    """One container of a warm pool; its id becomes the claiming session's kernel id."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pool = models.ForeignKey(WarmPool, on_delete=models.PROTECT, related_name="kernels")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="pooled_kernels")
+    status = models.CharField(
+        max_length=16,
+        choices=PooledKernelStatus.choices,
+        default=PooledKernelStatus.CREATING,
+        db_index=True,
+    )
+    status_info = models.CharField(max_length=64, blank=True, default="")
+    occupied_slots = models.JSONField(default=dict)
+    holds_resources = models.BooleanField(default=False)
+    runner_secret = models.CharField(max_length=64)
+    container_id = models.CharField(max_length=128, blank=True, default="")
+    host_ports = models.JSONField(default=dict, blank=True)
+    runner_port = models.PositiveIntegerField(null=True, blank=True)
+    session = models.ForeignKey(
+        Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("pool", "created_at")
+        indexes = [models.Index(fields=("pool", "status", "ready_at"), name="pooled_claim")]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"

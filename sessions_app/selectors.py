@@ -5,20 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import KeyPair, User
 from backendai_site.accounts.selectors import user_watched_domain_id
 
-from .enums import SessionAction, SessionStatus
+from .enums import PooledKernelStatus, SessionAction, SessionStatus
 from .errors import (
     OwnerNotPermitted,
     SessionActionNotPermitted,
     SessionNotFound,
     TooManySessionsMatched,
 )
-from .models import Kernel, Session
+from .models import Kernel, Session, WarmPool
 
 # Always-true and always-false conditions that still compile inside CASE/WHEN.
 _EVERY_SESSION = Q(pk__isnull=False)
@@ -208,3 +208,11 @@ def session_list_rows(*, page: list[dict[str, Any]]) -> dict[Any, list[dict[str,
     ):
         kernels[kernel["session_id"]].append(kernel)
     return kernels
+
+
+def warm_pools_with_fill(queryset: QuerySet[WarmPool]) -> QuerySet[WarmPool]:
+    """Pools annotated with `ready_count` and `creating_count` (one query for a list)."""
+    return queryset.select_related("resource_group", "image").annotate(
+        ready_count=Count("kernels", filter=Q(kernels__status=PooledKernelStatus.READY)),
+        creating_count=Count("kernels", filter=Q(kernels__status=PooledKernelStatus.CREATING)),
+    )

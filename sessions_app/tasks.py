@@ -20,6 +20,7 @@ from sessions_app.services.coordinator import sessions_coordinate
 from sessions_app.services.idle import sessions_idle_check
 from sessions_app.services.sweeps import batch_timeouts_enforce
 from sessions_app.services.usage import usage_intervals_record
+from sessions_app.services.warm_pools import warm_pools_refill
 
 __all__ = [
     "schedule_all_resource_groups_task",
@@ -30,6 +31,7 @@ __all__ = [
     "sessions_idle_check_task",
     "sweep_batch_timeouts",
     "usage_intervals_record_task",
+    "warm_pools_refill_task",
 ]
 
 
@@ -61,3 +63,8 @@ def sessions_coordinate_task() -> None:
 @shared_task(name=dispatch.USAGE_INTERVALS_RECORD, ignore_result=True)
 def usage_intervals_record_task(kernel_ids: list[str] | None = None) -> None:
     usage_intervals_record(kernel_ids=kernel_ids)
+
+
+@shared_task(name=dispatch.WARM_POOLS_REFILL, ignore_result=True)
+def warm_pools_refill_task() -> None:
+    warm_pools_refill()

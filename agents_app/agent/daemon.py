@@ -49,6 +49,7 @@ from agents_app.schemas import (
     TERMINATED_WHILE_AGENT_DOWN,
     AgentHeartbeat,
     AgentStarted,
+    BindKernel,
     CommandReply,
     CommitKernel,
     CreateKernel,
@@ -444,6 +445,7 @@ class AgentDaemon:
             mounts=[Mount(**mount) for mount in request.mounts],
             runner_secret=request.kernel_secret or secrets.token_urlsafe(24),
             labels={
+                **request.labels,
                 **args.labels,
                 LABEL_ALLOCATIONS: json.dumps([a.to_json() for a in allocations]),
             },
@@ -453,6 +455,33 @@ class AgentDaemon:
             startup_command=request.startup_command,
         )
         return self.runtime.create_kernel(spec)
+
+    def cmd_bind_kernel(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Hand a running pooled kernel to the session that claimed it; `kernel_started` (with
+        the session id) follows, or `kernel_creation_failed` (docs/design/0007-warm-pools.md)."""
+        request = BindKernel.model_validate(raw)
+        with self._kernel_locks[request.kernel_id]:
+            try:
+                state = self.runtime.bind_kernel(
+                    request.kernel_id, session_id=request.session_id, environ=request.environ
+                )
+            except (RuntimeBackendError, KernelNotFound) as exc:
+                log.warning("bind failed", extra=self._ctx(request.kernel_id, error=str(exc)))
+                self.sender.send(
+                    "kernel_creation_failed",
+                    KernelCreationFailed(
+                        agent_id=self.config.id,
+                        kernel_id=request.kernel_id,
+                        session_id=request.session_id,
+                        reason=_failure_reason(exc),
+                        detail=str(exc)[:2000],
+                    ),
+                )
+                return {"bound": False, "error": str(exc)}
+            with self._kernels_lock:
+                self.kernels[request.kernel_id] = state
+            self._emit_started(state)
+            return {"bound": True}
 
     def cmd_destroy_kernel(self, raw: dict[str, Any]) -> dict[str, Any]:
         request = DestroyKernel.model_validate(raw)

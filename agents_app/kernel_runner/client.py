@@ -119,6 +119,22 @@ def wait_runner_ready(
         time.sleep(interval)
 
 
+def runner_bind(
+    host: str, port: int, secret: str, *, environ: dict[str, str], timeout: float = 10.0
+) -> None:
+    """Give a pooled kernel's runner the environment of the session that claimed it."""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        reader = sock.makefile("rb")
+        sock.sendall(_encode({"type": "auth", "secret": secret}))
+        reply = json.loads(reader.readline(MAX_LINE) or b"{}")
+        if reply.get("type") != "auth-ok":
+            raise RunnerAuthFailed(f"runner refused authentication: {reply.get('code')}")
+        sock.sendall(_encode({"type": "bind", "id": 1, "environ": environ}))
+        bound = json.loads(reader.readline(MAX_LINE) or b"{}")
+        if bound.get("type") != "bound":
+            raise ConnectionError(f"runner refused the bind: {bound}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Tunnels (a raw byte stream to one service, through the runner's authenticated port)
 

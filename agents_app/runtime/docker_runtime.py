@@ -71,6 +71,7 @@ from .networks import (
     session_networks_remove_idle,
 )
 from .pools import CpuPool, PortPool
+from .warm import pooled_kernel_bind
 
 log = logging.getLogger(__name__)
 
@@ -372,6 +373,12 @@ class DockerRuntime:
                 ),
             )
             return info
+
+    def bind_kernel(
+        self, kernel_id: str, *, session_id: str, environ: dict[str, str]
+    ) -> KernelInfo:
+        """Hand a running pooled kernel to a session (runtime/warm.py)."""
+        return pooled_kernel_bind(self, kernel_id, session_id=session_id, environ=environ)
 
     def _existing(self, container: Container, spec: KernelSpec) -> KernelInfo:
         info = self._info(container)

@@ -20,6 +20,7 @@ LABEL_CLUSTER_HOSTNAME = "ai.backend.cluster-hostname"
 LABEL_ALLOCATIONS = "ai.backend.agent.allocations"  # the agent's accelerator allocations (JSON)
 LABEL_COMMIT_TASK_ID = "ai.backend.commit.task-id"  # on images made by commit_kernel
 LABEL_COMMIT_WORKDIR = "ai.backend.commit.workdir"  # where such an image keeps its /home/work
+LABEL_POOL_ID = "ai.backend.pool-id"  # on containers a warm pool keeps ready (0007-warm-pools)
 COMMIT_STEPS = 3  # commit_kernel's progress steps: commit, copy /home/work, write the image
 
 RUNNER_SERVICE_NAME = "runner"

@@ -2,8 +2,9 @@
 
 `AgentResource.used` is changed only here, always by `used + delta <= capacity` conditional
 updates (the CHECK constraint is the last line of defence), and always together with the
-kernels' `holds_resources` flag in the same transaction, so that for every row
-`used == sum(occupied_slots of kernels holding resources on that agent)`.
+kernels' (and warm pools' kernels') `holds_resources` flag in the same transaction, so that
+for every row `used == sum(occupied_slots of kernels and pooled kernels holding resources on that
+agent)`.
 """
 
 from __future__ import annotations
@@ -301,6 +302,16 @@ def _cancel(
 
 
 # --- release ---------------------------------------------------------------------------------
+
+
+def agent_capacity_reserve(*, agent_id: str, slots: Mapping[str, int]) -> bool:
+    """Reserve scaled `slots` on one agent (all or nothing, in a savepoint); for warm pools."""
+    return _reserve({(agent_id, slot): amount for slot, amount in slots.items()})
+
+
+def agent_capacity_release(*, agent_id: str, slots: Mapping[str, int]) -> None:
+    """Give back what `agent_capacity_reserve` took (the caller clears its holder's flag)."""
+    _release({(agent_id, slot): amount for slot, amount in slots.items()})
 
 
 def kernel_release_resources(kernel_id: UUID | str) -> bool:

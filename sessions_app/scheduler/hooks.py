@@ -47,3 +47,30 @@ def sessions_scheduled_notify(session_ids: Sequence[UUID], *, resource_group_id:
                 "sessions-scheduled callback failed",
                 extra={"resource_group": resource_group_id, "callback": repr(callback)},
             )
+
+
+PendingCallback = Callable[..., int]
+"""`callback(resource_group_id=..., count=...)`: `count` sessions wait for room after a pass."""
+
+_pending_callbacks: list[PendingCallback] = []
+
+
+def on_sessions_left_pending(callback: PendingCallback) -> PendingCallback:
+    """Register a callback told how many sessions a pass left waiting for capacity (warm pools
+    evict pooled kernels for them)."""
+    if callback not in _pending_callbacks:
+        _pending_callbacks.append(callback)
+    return callback
+
+
+def sessions_left_pending_notify(*, resource_group_id: int, count: int) -> None:
+    if count <= 0:
+        return
+    for callback in list(_pending_callbacks):
+        try:
+            callback(resource_group_id=resource_group_id, count=count)
+        except Exception:
+            log.exception(
+                "sessions-left-pending callback failed",
+                extra={"resource_group": resource_group_id, "callback": repr(callback)},
+            )

@@ -17,9 +17,10 @@ from backendai_site.metrics import manager as metrics
 
 from .allocation import plan_commit
 from .hints import dirty_key
-from .hooks import sessions_scheduled_notify
+from .hooks import sessions_left_pending_notify, sessions_scheduled_notify
 from .planner import plan_pass
 from .snapshot import roundrobin_save, snapshot_load
+from .validators import VERDICT_INSUFFICIENT_CAPACITY
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class PassReport:
     scheduled: list[UUID] = field(default_factory=list)
     cancelled: list[UUID] = field(default_factory=list)
     pending: int = 0
+    short_of_capacity: int = 0
+    """Of `pending`, the sessions no agent had room for (warm pools may evict for them)."""
     verdicts_written: int = 0
     plan_seconds: float = 0.0
     total_seconds: float = 0.0
@@ -88,6 +91,7 @@ def schedule_resource_group(
             pass_now = now or timezone.now()
             snapshot = snapshot_load(resource_group_id=resource_group_id, now=pass_now)
             if not snapshot.sessions:
+                report.short_of_capacity = 0
                 metrics.scheduler_round_observe(snapshot=snapshot, plan=None, result=None)
                 break
             plan_started = time.perf_counter()
@@ -97,6 +101,9 @@ def schedule_resource_group(
             report.scheduled += result.scheduled
             report.cancelled += result.cancelled
             report.pending = len(plan.pending) + len(result.refused)
+            report.short_of_capacity = len(result.refused) + sum(
+                1 for _, verdict in plan.pending if verdict.code == VERDICT_INSUFFICIENT_CAPACITY
+            )
             report.verdicts_written += result.verdicts_written
             metrics.scheduler_round_observe(snapshot=snapshot, plan=plan, result=result)
             scheduled = list(result.scheduled)
@@ -122,6 +129,10 @@ def schedule_resource_group(
         if not _dirty_take(resource_group_id):
             break
     report.total_seconds = time.perf_counter() - started
+    if report.ran:
+        sessions_left_pending_notify(
+            resource_group_id=resource_group_id, count=report.short_of_capacity
+        )
     if report.ran:
         metrics.scheduler_pass_observe(
             resource_group_id=resource_group_id, seconds=report.total_seconds

@@ -58,6 +58,7 @@ from storage_app.services.mounts import session_mounts_resolve
 from .callbacks import callback_url_check
 from .dotfiles import session_environ_with_dotfiles
 from .events import session_event_publish
+from .warm_pools import session_claim_warm, warm_pool_for_request
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +284,9 @@ def session_enqueue(
             raise InvalidAPIParameters(str(exc), data={"starts_at": str(exc)}) from None
     dependencies = _dependencies_resolve(owner=owner, ids=request.dependencies or [])
     mounts = _mounts_resolve(owner=owner, request=request)
+    pool = warm_pool_for_request(
+        request=request, group_id=group.pk, image_id=image.pk, per_kernel=per_kernel
+    )
     try:
         with transaction.atomic():
             session = _write_session(
@@ -300,6 +304,8 @@ def session_enqueue(
                 mounts=mounts,
                 now=now,
             )
+            if pool is not None and not mounts:
+                session_claim_warm(session=session, pool=pool, now=now)
     except IntegrityError:
         # a concurrent create took the name between our check and the insert
         existing = _existing_live(owner, name)

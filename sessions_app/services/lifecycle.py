@@ -127,6 +127,12 @@ def _create_command(session: Session, kernel: Kernel) -> CreateKernel:
     )
 
 
+def kernel_create_command(session: Session, kernel: Kernel) -> CreateKernel:
+    """The `create_kernel` a cold start of `kernel` sends (a warm pool's bind gives the pooled
+    kernel its environment)."""
+    return _create_command(session, kernel)
+
+
 def session_network_name(session: Session) -> str | None:
     """Kernels of a single-node cluster share a private network where each kernel's cluster
     hostname (main1, sub1, ...) resolves; a lone kernel needs none."""

@@ -28,6 +28,7 @@ class InMemoryBackend:
         self.closed = False
         self.scratch_bytes: dict[str, int] = {}
         self.images: dict[str, ImageInfo] = {}  # made by commit_kernel, by ref
+        self.bound_environ: dict[str, dict[str, str]] = {}  # given by bind_kernel, by kernel
 
     def create_kernel(self, spec: KernelSpec) -> KernelInfo:
         if spec.kernel_id in self.containers:
@@ -48,6 +49,14 @@ class InMemoryBackend:
             memory_bytes=spec.memory_bytes,
         )
         self.containers[spec.kernel_id] = info
+        return info
+
+    def bind_kernel(
+        self, kernel_id: str, *, session_id: str, environ: dict[str, str]
+    ) -> KernelInfo:
+        info = self.get_kernel(kernel_id).model_copy(update={"session_id": session_id})
+        self.bound_environ[kernel_id] = dict(environ)
+        self.containers[kernel_id] = info
         return info
 
     def destroy_kernel(self, kernel_id: str, timeout: float = 10.0) -> KernelInfo:

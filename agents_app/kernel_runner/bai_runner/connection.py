@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import protocol
+from .binding import h_bind
 from .completion import h_complete
 from .execution import h_continue, h_execute, h_input, h_interrupt
 from .files import h_file_archive, h_file_list, h_file_stat, h_file_write
@@ -158,6 +159,7 @@ def h_ping(conn: Connection, msg: Message) -> Message:
 
 HANDLERS: dict[str, Callable[[Connection, Message], Message]] = {
     "ping": h_ping,
+    "bind": h_bind,
     "execute": h_execute,
     "complete": h_complete,
     "continue": h_continue,
@@ -175,4 +177,13 @@ HANDLERS: dict[str, Callable[[Connection, Message], Message]] = {
     "file-stat": h_file_stat,
 }
 # Quick requests are answered on the reader thread, which also keeps pty-write in order.
-INLINE = {"ping", "interrupt", "pty-open", "pty-write", "pty-resize", "pty-close", "service-list"}
+INLINE = {
+    "ping",
+    "bind",
+    "interrupt",
+    "pty-open",
+    "pty-write",
+    "pty-resize",
+    "pty-close",
+    "service-list",
+}
