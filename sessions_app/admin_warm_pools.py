@@ -7,13 +7,14 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
 
 from .models import PooledKernel, WarmPool
 from .selectors import warm_pools_with_fill
 from .services.warm_pools import warm_pools_refill_hint
 
 
-class PooledKernelInline(admin.TabularInline):
+class PooledKernelInline(TabularInline):
     model = PooledKernel
     extra = 0
     can_delete = False
@@ -28,7 +29,7 @@ class PooledKernelInline(admin.TabularInline):
 
 
 @admin.register(WarmPool)
-class WarmPoolAdmin(admin.ModelAdmin):
+class WarmPoolAdmin(ModelAdmin):
     list_display = (
         "id",
         "resource_group",

@@ -21,6 +21,7 @@ GROUPS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("Image aliases", "label", "agents_app.imagealias"),
             ("Container registries", "inventory_2", "agents_app.containerregistry"),
             ("Resource presets", "tune", "agents_app.resourcepreset"),
+            ("Warm pools", "local_fire_department", "sessions_app.warmpool"),
             ("Session templates", "description", "templates_app.sessiontemplate"),
         ],
     ),

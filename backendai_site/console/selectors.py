@@ -27,8 +27,8 @@ from agents_app.enums import AgentStatus
 from agents_app.models import Agent, ResourceGroup
 from backendai_site.accounts.models import User
 from backendai_site.accounts.selectors import user_watched_domain_id
-from sessions_app.enums import SessionAction, SessionStatus
-from sessions_app.models import UsageInterval
+from sessions_app.enums import PooledKernelStatus, SessionAction, SessionStatus
+from sessions_app.models import UsageInterval, WarmPool
 from sessions_app.selectors import sessions_for
 from sessions_app.selectors_usage import usage_scope, usage_totals
 
@@ -142,8 +142,8 @@ class Dashboard:
     pending: list[PendingRow] = field(default_factory=list)
     pending_total: int = 0
     usage: list[UsageRow] = field(default_factory=list)
-    warm_pools: list[Any] | None = None
-    """Filled when a warm pool model exists; None hides the section."""
+    warm_pools: list[WarmPoolRow] | None = None
+    """The warm pools of the groups the user sees; None hides the section."""
 
 
 @dataclass(slots=True)
@@ -378,6 +378,50 @@ def dashboard_for(user: User, *, now: datetime | None = None) -> Dashboard:
     dashboard.usage = _usage_rows(
         usage_series(user, window="day", now=now), usage_series(user, window="month", now=now)
     )
-    # Extension point: when a warm pool model lands, fill `dashboard.warm_pools` here with
-    # each pool's wanted and ready counts; the template shows the section once it is a list.
+    dashboard.warm_pools = _warm_pools(user)
     return dashboard
+
+
+@dataclass(frozen=True, slots=True)
+class WarmPoolRow:
+    group: str
+    image: str
+    target: int
+    ready: int
+    creating: int
+    hits: int
+    misses: int
+    enabled: bool
+
+    def __str__(self) -> str:
+        state = "" if self.enabled else " (disabled)"
+        return (
+            f"{self.image} in {self.group}: {self.ready} of {self.target} ready, "
+            f"{self.creating} starting; {self.hits} hits, {self.misses} misses{state}"
+        )
+
+
+def _warm_pools(user: User) -> list[WarmPoolRow]:
+    """Each visible pool's fill, in one query."""
+    pools = (
+        WarmPool.objects.filter(resource_group__in=visible_resource_groups(user).values("pk"))
+        .select_related("resource_group", "image")
+        .annotate(
+            ready=Count("kernels", filter=Q(kernels__status=PooledKernelStatus.READY)),
+            creating=Count("kernels", filter=Q(kernels__status=PooledKernelStatus.CREATING)),
+        )
+        .order_by("resource_group__name", "pk")
+    )
+    return [
+        WarmPoolRow(
+            group=pool.resource_group.name,
+            image=str(pool.image),
+            target=pool.target_size,
+            ready=pool.ready,
+            creating=pool.creating,
+            hits=pool.hits,
+            misses=pool.misses,
+            enabled=pool.enabled,
+        )
+        for pool in pools
+    ]

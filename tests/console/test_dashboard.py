@@ -230,3 +230,18 @@ class TestDashboardQueries:
 
         assert len(dashboard.pending) == 7
         assert dashboard.agents is not None and len(dashboard.agents) >= 8
+
+
+def test_dashboard_shows_warm_pool_fill(two_domains: TwoDomains) -> None:
+    from agents_app.models import Image, ResourceGroup
+    from sessions_app.models import WarmPool
+
+    group = ResourceGroup.objects.order_by("pk").first()
+    image = Image.objects.order_by("pk").first()
+    assert group is not None and image is not None, "the fixture world has a group and an image"
+    WarmPool.objects.create(resource_group=group, image=image, slots={"cpu": "1"}, target_size=3)
+    from backendai_site.console.selectors import dashboard_for
+
+    rows = dashboard_for(two_domains.world.admin.user).warm_pools
+    assert rows is not None and len(rows) == 1
+    assert "0 of 3 ready" in str(rows[0])
