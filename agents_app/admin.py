@@ -18,6 +18,7 @@ from unfold.admin import ModelAdmin, TabularInline
 
 from backendai_site.common.resource_slot import format_binary_size, is_bytes_slot
 
+from .admin_actions import AgentActionsMixin
 from .models import (
     Agent,
     AgentResource,
@@ -80,7 +81,7 @@ class AgentResourceInline(TabularInline):
 
 
 @admin.register(Agent)
-class AgentAdmin(ModelAdmin):
+class AgentAdmin(AgentActionsMixin, ModelAdmin):
     list_display = (
         "id",
         "status",
@@ -112,6 +113,7 @@ class AgentAdmin(ModelAdmin):
     fields = ("schedulable", *readonly_fields)
     inlines = (AgentResourceInline,)
     actions = ("drain_agents", "undrain_agents", "rescan_images")
+    actions_detail = ("drain_agent", "undrain_agent", "rescan_agent_images")  # admin_actions.py
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
         return super().get_queryset(request).prefetch_related("resources")
