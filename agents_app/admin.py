@@ -19,6 +19,7 @@ from unfold.decorators import display
 
 from backendai_site.console import formatting
 
+from .admin_actions import AgentActionsMixin
 from .models import (
     Agent,
     AgentResource,
@@ -85,7 +86,7 @@ class AgentResourceInline(TabularInline):
 
 
 @admin.register(Agent)
-class AgentAdmin(ModelAdmin):
+class AgentAdmin(AgentActionsMixin, ModelAdmin):
     list_display = (
         "id",
         "status_badge",
@@ -117,6 +118,7 @@ class AgentAdmin(ModelAdmin):
     fields = ("schedulable", *readonly_fields)
     inlines = (AgentResourceInline,)
     actions = ("drain_agents", "undrain_agents", "rescan_images")
+    actions_detail = ("drain_agent", "undrain_agent", "rescan_agent_images")  # admin_actions.py
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
         return super().get_queryset(request).prefetch_related("resources")

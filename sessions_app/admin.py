@@ -20,6 +20,7 @@ from . import (
     admin_usage,  # noqa: F401  (registers the usage ledger's admin)
     admin_warm_pools,  # noqa: F401  (registers the warm pools' admin)
 )
+from .admin_actions import SessionActionsMixin
 from .enums import SessionAction, SessionStatus
 from .models import Kernel, Session, SessionStatusHistory
 from .selectors import sessions_for
@@ -65,7 +66,7 @@ class HistoryInline(TabularInline):
 
 
 @admin.register(Session)
-class SessionAdmin(ModelAdmin):
+class SessionAdmin(SessionActionsMixin, ModelAdmin):
     list_display = (
         "name",
         "status_badge",
@@ -125,6 +126,15 @@ class SessionAdmin(ModelAdmin):
     )
     inlines = (KernelInline, HistoryInline)
     actions = ("terminate_sessions", "force_terminate_sessions")
+    # buttons on the session's page; admin_actions.py decides who sees each
+    actions_detail = (
+        "open_terminal",
+        "open_app",
+        "tail_logs",
+        "restart_session",
+        "change_priority",
+        "destroy_session",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
         # The one session rule: a monitor of one domain sees that domain's sessions only.
