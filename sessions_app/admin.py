@@ -87,7 +87,6 @@ class SessionAdmin(SessionActionsMixin, ModelAdmin):
         "status_info",
         "verdict_detail",
         "idle_checks",
-        "open_links",
         "status_changed",
         "result",
         "access_key",
@@ -109,7 +108,6 @@ class SessionAdmin(SessionActionsMixin, ModelAdmin):
         "status_info",
         "verdict_detail",
         "idle_checks",
-        "open_links",
         "result",
         "priority",
         "access_key",
@@ -148,6 +146,9 @@ class SessionAdmin(SessionActionsMixin, ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # sessions are created through the API, which runs every policy check
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a session ends through its destroy action; its record stays for history
 
     @display(description="status", ordering="status", label=formatting.SESSION_STATUS_LABELS)
     def status_badge(self, obj: Session) -> str:
@@ -196,24 +197,6 @@ class SessionAdmin(SessionActionsMixin, ModelAdmin):
         if not checks:
             return "-"
         return format_html("<pre>{}</pre>", json.dumps(checks, indent=2))
-
-    @admin.display(description="open")
-    def open_links(self, obj: Session) -> str:
-        """Links to the browser terminal and the session's HTTP apps (proxy_app)."""
-        if obj.status not in SessionStatus.running():
-            return "-"
-        main = next((k for k in obj.kernels.all() if k.cluster_role == "main"), None)
-        apps = [
-            str(port.get("name"))
-            for port in (main.service_ports if main else None) or []
-            if port.get("protocol") in ("http", "preopen") and port.get("name")
-        ]
-        links = [format_html('<a href="/console/session/{}/terminal">Open terminal</a>', obj.pk)]
-        links += [
-            format_html('<a href="/console/session/{}/apps/{}">Open app {}</a>', obj.pk, app, app)
-            for app in apps
-        ]
-        return format_html(" · ".join(["{}"] * len(links)), *links)
 
     @admin.display(description="agents")
     def agents(self, obj: Session) -> str:

@@ -25,17 +25,26 @@ DOMAIN_ADMIN_WRITABLE = frozenset(
         "storage_app.vfolderinvitation",
     }
 )
+# Models a domain admin may change but never add or delete: sessions are made through the API
+# and ended by their destroy action; sessions_app.admin confines them to the domain.
+DOMAIN_ADMIN_CHANGEABLE = frozenset({"sessions_app.session"})
 # Models a domain admin may see (read-only when not writable).
-DOMAIN_ADMIN_READABLE = DOMAIN_ADMIN_WRITABLE | {
-    "accounts.domain",
-    "accounts.keypairresourcepolicy",
-    "accounts.userresourcepolicy",
-    "accounts.projectresourcepolicy",
-    "accounts.resourcepreset",
-    "storage_app.storagevolume",
-    # the audit log, scoped to the domain by backendai_site.audit.selectors
-    "audit.auditlogentry",
-}
+DOMAIN_ADMIN_READABLE = (
+    DOMAIN_ADMIN_WRITABLE
+    | DOMAIN_ADMIN_CHANGEABLE
+    | {
+        # the usage ledger, scoped to the domain by sessions_app.selectors_usage.usage_scope
+        "sessions_app.usageinterval",
+        "accounts.domain",
+        "accounts.keypairresourcepolicy",
+        "accounts.userresourcepolicy",
+        "accounts.projectresourcepolicy",
+        "accounts.resourcepreset",
+        "storage_app.storagevolume",
+        # the audit log, scoped to the domain by backendai_site.audit.selectors
+        "audit.auditlogentry",
+    }
+)
 MONITOR_APPS = frozenset({"accounts", "agents_app", "sessions_app", "storage_app"})
 
 
@@ -55,7 +64,7 @@ def role_has_perm(role: str, perm: str) -> bool:
             key = f"{app_label}.{model}"
             if action == "view":
                 return key in DOMAIN_ADMIN_READABLE
-            if key == "accounts.domain":
+            if key == "accounts.domain" or key in DOMAIN_ADMIN_CHANGEABLE:
                 return action == "change"
             return key in DOMAIN_ADMIN_WRITABLE
         case UserRole.MONITOR:
@@ -68,7 +77,7 @@ def role_has_module_perms(role: str, app_label: str) -> bool:
         case UserRole.SUPERADMIN:
             return True
         case UserRole.ADMIN:
-            return app_label in ("accounts", "storage_app", "audit")
+            return app_label in ("accounts", "storage_app", "audit", "sessions_app")
         case UserRole.MONITOR:
             return app_label in MONITOR_APPS
     return False
