@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from .admin_actions import UserActionsMixin
 from .enums import UserRole, UserStatus
 from .models import (
     Domain,
@@ -164,7 +165,7 @@ class KeyPairInline(DomainScopedInline):
 
 
 @admin.register(User)
-class UserAdmin(DomainScopedAdmin, DjangoUserAdmin):
+class UserAdmin(UserActionsMixin, DomainScopedAdmin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -212,6 +213,15 @@ class UserAdmin(DomainScopedAdmin, DjangoUserAdmin):
     filter_horizontal = ()
     inlines = (KeyPairInline,)
     actions = ("activate_users", "deactivate_users", "issue_keypairs")
+    actions_detail = (  # admin_actions.py
+        "issue_keypair",
+        "revoke_keypair",
+        "change_password",
+        "temporary_password",
+        "user_sessions",
+        "user_folders",
+        "user_usage",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).filter(pk__in=_users_reachable(request).values("pk"))

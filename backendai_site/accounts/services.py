@@ -108,6 +108,17 @@ def user_set_status(*, user: User, status: UserStatus) -> None:
     log.info("user status changed", extra={"user_id": str(user.id), "status": str(status)})
 
 
+def user_password_set_temporary(*, user: User) -> str:
+    """Give `user` a random password that it must change at its next login; returns it (the
+    console shows it once: it is not stored anywhere readable)."""
+    password = secrets.token_urlsafe(12)
+    user.set_password(password)
+    user.need_password_change = True
+    user.save(update_fields=["password", "need_password_change", "modified_at"])
+    log.info("temporary password set", extra={"user_id": str(user.pk)})
+    return password
+
+
 def user_create(
     *,
     email: str,
