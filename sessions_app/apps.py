@@ -1,16 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-
 from django.apps import AppConfig
-
-
-def _unknown_kernels(agent_id: str, kernel_ids: Sequence[str]) -> Collection[str]:
-    """Neither a session's kernel nor a live pooled kernel: the agent removes it."""
-    from sessions_app.services import lifecycle, warm_pools
-
-    pooled = warm_pools.live_pooled_kernel_ids(agent_id, kernel_ids)
-    return [kid for kid in lifecycle.unknown_kernels(agent_id, kernel_ids) if kid not in pooled]
 
 
 class SessionsConfig(AppConfig):
@@ -35,7 +25,7 @@ class SessionsConfig(AppConfig):
         events.subscribe("kernel_terminated", warm_pools.on_kernel_terminated)
         events.subscribe("kernel_creation_failed", warm_pools.on_kernel_creation_failed)
         events.subscribe("agent_lost", warm_pools.on_agent_lost)
-        events.set_kernel_ownership_resolver(_unknown_kernels)
+        events.set_kernel_ownership_resolver(warm_pools.unknown_kernels_outside_pools)
         on_sessions_left_pending(warm_pools.warm_pools_evict_hint)
         on_sessions_scheduled(lifecycle.sessions_start)
         mount_users_checker_register(mounts.vfolder_mount_users)

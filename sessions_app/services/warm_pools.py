@@ -44,6 +44,7 @@ from sessions_app.scheduler.types import slots_from_json, slots_to_json
 from sessions_app.scheduler.validators import VERDICT_INSUFFICIENT_CAPACITY
 from sessions_app.schemas import SessionCreateRequest
 
+from . import lifecycle
 from .lifecycle import kernel_create_command
 from .status import kernel_transition, session_transition
 
@@ -436,3 +437,9 @@ def live_pooled_kernel_ids(agent_id: str, kernel_ids: Sequence[str]) -> Collecti
             pk__in=valid, agent_id=agent_id, status__in=_ST.live()
         ).values_list("pk", flat=True)
     }
+
+
+def unknown_kernels_outside_pools(agent_id: str, kernel_ids: Sequence[str]) -> Collection[str]:
+    """Neither a session's kernel nor a live pooled kernel: the agent removes it."""
+    pooled = live_pooled_kernel_ids(agent_id, kernel_ids)
+    return [kid for kid in lifecycle.unknown_kernels(agent_id, kernel_ids) if kid not in pooled]
