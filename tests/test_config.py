@@ -171,6 +171,7 @@ class TestSections:
             "storage-usage-refresh": 120.0,
             "sessions-usage-record": 45.0,
             "audit-log-purge": 3600.0,
+            "sessions-warm-pools-refill": 5.0,
         }
         assert schedule["agents-sweep-lost"]["options"] == {"queue": "events", "expires": 4.0}
 
