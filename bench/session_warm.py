@@ -18,7 +18,6 @@ destroyed, the container removed, and the pool refilled (waiting until its kerne
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 
@@ -27,18 +26,17 @@ from bench._stack import (
     ApiClient,
     docker_ready,
     owner_create,
-    percentile,
     remove_containers,
     setup_django,
     throwaway_database,
-    verdict,
     wait_for,
 )
 from bench.session_start import (
     BASELINE_LABEL,
-    PHASES,
     platform_destroy,
     platform_start,
+    print_phases,
+    print_ratios,
     sdk_start,
     start_stack,
     summary,
@@ -130,21 +128,11 @@ def main(argv: list[str]) -> int:
             stack.stop()
             remove_containers(BASELINE_LABEL)
 
-    counted = PHASES[args.warmup :]
-    print(
-        "platform phases (median ms, wall clock from the status history): "
-        + ", ".join(
-            f"{key} {statistics.median(p[key] for p in counted if key in p) * 1000:.0f}"
-            for key in counted[0]
-        )
-    )
+    print_phases(args.warmup)
     print(summary("untimed wait for the pool's refill before each sample", refill))
-    print(summary("platform POST /session (warm) until RUNNING", platform))
-    print(summary("Docker SDK run + exec python3 -c pass", sdk))
-    p50 = statistics.median(platform) / statistics.median(sdk)
-    p95 = percentile(platform, 95) / percentile(sdk, 95)
-    print(f"RESULT session_warm p50_ratio={p50:.3f} target<=0.25 {verdict(p50 <= 0.25)}")
-    print(f"RESULT session_warm p95_ratio={p95:.3f} target<=0.4 {verdict(p95 <= 0.4)}")
+    print_ratios(
+        "session_warm", "platform POST /session (warm) until RUNNING", platform, sdk, 0.25, 0.4
+    )
     return 0
 
 
