@@ -10,14 +10,15 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
 
 from agents_app.enums import AgentStatus
-from agents_app.models import Agent, ResourceGroup, ResourceGroupForDomain
+from agents_app.models import Agent, Image, ResourceGroup, ResourceGroupForDomain
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import Domain, Project
 from backendai_site.console.selectors import dashboard_for
 from sessions_app.enums import SessionStatus
-from sessions_app.models import Session, UsageInterval
+from sessions_app.models import Session, UsageInterval, WarmPool
 from tests.factories.accounts import DomainFactory, ProjectFactory
 from tests.factories.agents import ResourceGroupFactory
 from tests.factories.sessions import SessionFactory
@@ -210,7 +211,7 @@ class TestUsageEndpoint:
 
 class TestDashboardQueries:
     def test_constant_number_of_queries(
-        self, two_domains: TwoDomains, django_assert_max_num_queries: object
+        self, two_domains: TwoDomains, django_assert_max_num_queries: DjangoAssertNumQueries
     ) -> None:
         world = two_domains.world
         for n in range(5):  # more agents, sessions and ledger rows must not cost more queries
@@ -225,7 +226,7 @@ class TestDashboardQueries:
             )  # fmt: skip
         user = world.admin.user
 
-        with django_assert_max_num_queries(12):  # type: ignore[operator]
+        with django_assert_max_num_queries(12):
             dashboard = dashboard_for(user)
 
         assert len(dashboard.pending) == 7
@@ -233,15 +234,10 @@ class TestDashboardQueries:
 
 
 def test_dashboard_shows_warm_pool_fill(two_domains: TwoDomains) -> None:
-    from agents_app.models import Image, ResourceGroup
-    from sessions_app.models import WarmPool
-
     group = ResourceGroup.objects.order_by("pk").first()
     image = Image.objects.order_by("pk").first()
     assert group is not None and image is not None, "the fixture world has a group and an image"
     WarmPool.objects.create(resource_group=group, image=image, slots={"cpu": "1"}, target_size=3)
-    from backendai_site.console.selectors import dashboard_for
-
     rows = dashboard_for(two_domains.world.admin.user).warm_pools
     assert rows is not None and len(rows) == 1
     assert "0 of 3 ready" in str(rows[0])
