@@ -1,5 +1,6 @@
 """The admin console for storage: volumes with usage, folders with owner, size, status and
-mounts, invitations; trash, restore, purge and recalculate-usage actions.
+mounts, invitations; trash, restore, purge and recalculate-usage actions (the list's, asked of
+the change permission) and the folder page's own (admin_actions.py).
 
 Domain admins see and act on their own domain's folders only (DomainScopedAdmin); folders are
 created through the API (which creates their directory), never here.
@@ -19,6 +20,7 @@ from backendai_site.accounts.models import User
 from backendai_site.common.errors import BackendError
 from backendai_site.common.resource_slot import format_binary_size
 
+from .admin_actions import VFolderPageMixin
 from .enums import VFolderStatus
 from .models import StorageVolume, VFolder, VFolderInvitation, VFolderPermission
 from .selectors import vfolder_access
@@ -75,7 +77,7 @@ def _run(request: HttpRequest, queryset: QuerySet[VFolder], action: Any, verb: s
 
 
 @admin.register(VFolder)
-class VFolderAdmin(DomainScopedAdmin):
+class VFolderAdmin(VFolderPageMixin, DomainScopedAdmin):
     list_display = (
         "name", "host", "owner", "ownership_type", "usage_mode", "size", "num_files", "status",
         "mounted_by", "created_at",
@@ -84,11 +86,12 @@ class VFolderAdmin(DomainScopedAdmin):
     search_fields = ("name", "user__email", "project__name", "id")
     readonly_fields = (
         "id", "volume", "host", "quota_scope_id", "ownership_type", "user", "project", "domain",
-        "creator", "status", "status_changed", "num_files", "cur_size", "usage_updated_at",
-        "created_at", "last_used",
+        "creator", "status", "status_changed", "usage_summary", "live_mounts", "created_at",
+        "last_used",
     )  # fmt: skip
     inlines = (VFolderPermissionInline,)
     actions = ("trash", "restore", "purge", "recalculate_usage")
+    actions_detail = ("recalculate_folder_usage",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[VFolder]:
         return super().get_queryset(request).select_related("user", "project", "volume")
@@ -109,19 +112,19 @@ class VFolderAdmin(DomainScopedAdmin):
         sessions = vfolder_mount_users([obj.pk]).get(obj.pk, [])
         return ", ".join(s[:8] for s in sessions) or "-"
 
-    @admin.action(description="Move to the trash bin")
+    @admin.action(description="Move to the trash bin", permissions=["change"])
     def trash(self, request: HttpRequest, queryset: QuerySet[VFolder]) -> None:
         _run(request, queryset, vfolder_trash, "Trashed")
 
-    @admin.action(description="Restore from the trash bin")
+    @admin.action(description="Restore from the trash bin", permissions=["change"])
     def restore(self, request: HttpRequest, queryset: QuerySet[VFolder]) -> None:
         _run(request, queryset, vfolder_restore, "Restored")
 
-    @admin.action(description="Purge (delete the files for good)")
+    @admin.action(description="Purge (delete the files for good)", permissions=["change"])
     def purge(self, request: HttpRequest, queryset: QuerySet[VFolder]) -> None:
         _run(request, queryset, vfolder_purge, "Purged")
 
-    @admin.action(description="Recalculate usage")
+    @admin.action(description="Recalculate usage", permissions=["change"])
     def recalculate_usage(self, request: HttpRequest, queryset: QuerySet[VFolder]) -> None:
         count = 0
         for vfolder in queryset.select_related("volume"):

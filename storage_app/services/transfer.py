@@ -92,7 +92,8 @@ class TransferToken:
         return parsed
 
 
-def _quota_limit(vfolder: VFolder) -> int | None:
+def vfolder_quota_limit(vfolder: VFolder) -> int | None:
+    """Bytes the folder may hold: the smaller of its max size and its quota scope's size."""
     size = -1
     if vfolder.project is not None:
         size = vfolder.project.resource_policy.max_quota_scope_size
@@ -108,7 +109,7 @@ def quota_check(vfolder: VFolder, *, adding: int, reserve_for: str | None = None
 
     Checks of one quota scope are serialized by a transaction-scoped advisory lock, so two
     concurrent request-uploads see each other's reservations."""
-    limit = _quota_limit(vfolder)
+    limit = vfolder_quota_limit(vfolder)
     if limit is None:
         return
     with transaction.atomic():
