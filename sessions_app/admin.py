@@ -8,7 +8,8 @@ from typing import Any, cast
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
@@ -191,12 +192,12 @@ class SessionAdmin(SessionActionsMixin, ModelAdmin):
             json.dumps(verdict, indent=2),
         )
 
-    @admin.display(description="idle checks (seconds left)")
+    @admin.display(description="idle checks")
     def idle_checks(self, obj: Session) -> str:
-        checks = session_idle_checks(obj)
-        if not checks:
+        lines = formatting.idle_checks(session_idle_checks(obj))
+        if not lines:
             return "-"
-        return format_html("<pre>{}</pre>", json.dumps(checks, indent=2))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     @admin.display(description="agents")
     def agents(self, obj: Session) -> str:

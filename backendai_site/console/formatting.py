@@ -182,6 +182,27 @@ def age(at: datetime | None, now: datetime | None = None) -> str:
     return f"{words} ago" if delta > 0 else f"in {words}"
 
 
+_IDLE_CHECKERS = {
+    "network_timeout": "no client traffic",
+    "session_lifetime": "session lifetime",
+    "utilization": "low utilization",
+}
+
+
+def idle_checks(checks: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Each idle checker of a running session as a sentence, the nearest to ending it first:
+    "no client traffic: ends in 12 minutes (after 1 hour idle)"."""
+    lines = []
+    ordered = sorted(checks.items(), key=lambda item: float(item[1].get("remaining", 0)))
+    for name, check in ordered:
+        label = _IDLE_CHECKERS.get(name, name.replace("_", " "))
+        remaining = float(check.get("remaining", 0))
+        limit = duration(check.get("threshold", 0))
+        left = f"ends in {duration(remaining)}" if remaining > 0 else "ends at the next check"
+        lines.append(f"{label}: {left} (limit {limit})")
+    return lines
+
+
 def clock(at: datetime | None) -> str:
     """A time in the active time zone (the admin user's, see console/middleware.py)."""
     if at is None:

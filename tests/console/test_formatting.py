@@ -194,3 +194,20 @@ class TestVerdictSentence:
             "the scheduler's insufficient-capacity message"
         )
         assert formatting.verdict(None) == "waiting for the scheduler"
+
+
+class TestIdleChecks:
+    def test_sentences_nearest_to_ending_first(self) -> None:
+        checks = {
+            "session_lifetime": {"threshold": 86400, "remaining": 7200.0, "reason": "lifetime"},
+            "network_timeout": {"threshold": 3600, "remaining": 720.0, "reason": "idle"},
+            "utilization": {"threshold": 600, "remaining": 0.0, "reason": "utilization"},
+        }
+        assert formatting.idle_checks(checks) == [
+            "low utilization: ends at the next check (limit 10 minutes)",
+            "no client traffic: ends in 12 minutes (limit 1 hour)",
+            "session lifetime: ends in 2 hours (limit 1 day)",
+        ]
+
+    def test_no_checks(self) -> None:
+        assert formatting.idle_checks({}) == []

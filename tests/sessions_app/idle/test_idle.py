@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from agents_app.schemas import KernelStat, KernelStats
+from backendai_site.accounts.enums import UserRole
 from backendai_site.common.redis import get_redis
 from backendai_site.config import get_config
 from sessions_app.enums import SessionStatus, SessionType
@@ -226,3 +228,19 @@ class TestSessionInfoShowsIdleChecks:
         checks = response.json()["idleChecks"]
         assert checks["network_timeout"]["remaining"] == pytest.approx(50, abs=2)
         assert checks["session_lifetime"]["threshold"] == 3600
+
+
+class TestIdleChecksOnTheSessionPage:
+    def test_the_console_shows_them_in_words(self, owner: Credentials) -> None:
+        session = running_session(owner)
+        idle.session_mark_access(session.pk, now=time.time() - 20)
+        root = make_credentials(email="root@example.com", username="root", role=UserRole.SUPERADMIN)
+        client = Client()
+        client.force_login(root.user)
+
+        page = client.get(f"/admin/sessions_app/session/{session.pk}/change/").content.decode()
+
+        assert "no client traffic: ends in 39 seconds (limit 1 minute)" in page or (
+            "no client traffic: ends in 40 seconds (limit 1 minute)" in page
+        )
+        assert "session lifetime: ends in" in page
