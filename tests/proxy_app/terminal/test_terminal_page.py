@@ -71,10 +71,15 @@ class TestSessionAdminLinks:
         _, admin_email = running_session(UserRole.SUPERADMIN)
         client.login(request=RequestFactory().get("/"), username=admin_email, password="pw-123456")
 
-        response = client.get(f"/admin/sessions_app/session/{session.pk}/change/")
+        base = f"/admin/sessions_app/session/{session.pk}"
+        response = client.get(f"{base}/change/")
+        terminal = client.get(f"{base}/open_terminal/")
+        app = client.post(f"{base}/open_app/", {"_form_submitted": "on", "app": "http"})
 
         body = response.content.decode()
         assert response.status_code == 200
-        assert f"/console/session/{session.pk}/terminal" in body
-        assert f"/console/session/{session.pk}/apps/http" in body
+        assert f"{base}/open_terminal/" in body
+        assert f"{base}/open_app/" in body
+        assert terminal["Location"] == f"/console/session/{session.pk}/terminal"
+        assert app["Location"].startswith(f"/console/session/{session.pk}/apps/http")
         assert "idle checks" in body.lower()
