@@ -14,6 +14,7 @@ from django.urls import URLPattern, path
 from unfold.admin import ModelAdmin
 
 from backendai_site.accounts.models import User
+from backendai_site.console import formatting
 
 from .models import UsageInterval
 from .selectors_usage import usage_csv_stream, usage_scope, usage_totals, usage_totals_combine
@@ -24,8 +25,8 @@ TOTALS_LIMIT = 200
 @admin.register(UsageInterval)
 class UsageIntervalAdmin(ModelAdmin):
     list_display = (
-        "started_at", "ended_at", "seconds", "kind", "user_email", "project_name",
-        "domain_name", "resource_group", "session_name", "slot_seconds",
+        "started_at", "ended_at", "duration", "kind", "user_email", "project_name",
+        "domain_name", "resource_group", "session_name", "used",
     )  # fmt: skip
     list_filter = ("kind", "resource_group", "domain_name", "project_name", "user_email")
     search_fields = ("user_email", "access_key", "session_name", "=kernel_id", "=session_id")
@@ -35,6 +36,18 @@ class UsageIntervalAdmin(ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UsageInterval]:
         return super().get_queryset(request).filter(usage_scope(cast(User, request.user)))
+
+    @admin.display(description="duration", ordering="seconds")
+    def duration(self, obj: UsageInterval) -> str:
+        return formatting.duration(obj.seconds)
+
+    @admin.display(description="used (slot-hours)")
+    def used(self, obj: UsageInterval) -> str:
+        hours = {
+            slot: formatting.gauge_value(slot, amount) / 3600
+            for slot, amount in (obj.slot_seconds or {}).items()
+        }
+        return formatting.slot_hours(hours)
 
     # append-only: nobody adds, changes or deletes a row here (a trigger refuses it anyway)
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -305,6 +305,9 @@ class TestUsageAdmin:
         assert heavy["hours"] == 1.5 and heavy["slot_hours"]["cuda.device"] == 1.5
         assert page.context["usage_grand_total"]["kernels"] == 3
         assert b"usage-totals" in page.content
+        rows_shown = page.content.decode()
+        assert ">1 hour<" in rows_shown  # durations and slot-hours in words and units
+        assert ">2 core-hours, 1 GiB-hours, 1 GPU-hours<" in rows_shown
         row = UsageInterval.objects.first()
         assert row is not None
         assert client.get(f"/admin/sessions_app/usageinterval/{row.pk}/delete/").status_code == 403
