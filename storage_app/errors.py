@@ -94,3 +94,8 @@ class VFolderUploadConflict(Conflict):
 class StorageVolumeUnavailable(ServiceUnavailable):
     error_type = "storage-volume-unavailable"
     title = "The storage volume is not reachable."
+
+
+class QuotaScopeNotFound(NotFound):
+    error_type = "quota-scope-not-found"
+    title = "Quota scope not found."

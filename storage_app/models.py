@@ -159,3 +159,30 @@ class UploadReservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.size} bytes for upload {self.upload_id}"
+
+
+class QuotaScopeLimit(models.Model):
+    """An administrator's hard limit on one quota scope (`user:<uuid>` or `project:<uuid>`) of one
+    volume (`admin quota-scope set`). While it exists it replaces the owner's resource policy
+    `max_quota_scope_size` for that scope on that volume; a folder's own `max_size` still caps
+    the folder."""
+
+    volume = models.ForeignKey(
+        StorageVolume, on_delete=models.CASCADE, related_name="quota_scope_limits"
+    )
+    quota_scope_id = models.CharField(max_length=64)
+    hard_limit_bytes = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("volume", "quota_scope_id"), name="uniq_quota_scope_limit"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hard_limit_bytes__gt=0), name="quota_scope_limit_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quota_scope_id} on {self.volume_id}: {self.hard_limit_bytes} bytes"

@@ -34,6 +34,7 @@ from .policies import (
     UserPolicyMutations,
     UserPolicyQueries,
 )
+from .quota_scopes import QuotaScopeMutations, QuotaScopeQueries
 from .sessions import SESSION_FILTERABLE, SessionMutations
 from .storage import StorageQuery
 from .tenancy import TenancyMutations, TenancyQueries
@@ -265,6 +266,7 @@ class Query(
     ProjectPolicyQueries,
     AgentQueries,
     StorageQuery,
+    QuotaScopeQueries,
     ImageQueries,
     graphene.ObjectType,
 ):
@@ -359,6 +361,7 @@ class Mutation(
     AgentMutations,
     SessionMutations,
     ImageMutations,
+    QuotaScopeMutations,
     graphene.ObjectType,
 ):
     pass

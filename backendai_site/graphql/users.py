@@ -185,7 +185,7 @@ def _managed(info: graphene.ResolveInfo, email: str) -> tuple[User, User]:
 
 
 class UserQueries(graphene.ObjectType):
-    user = graphene.Field(UserType, email=graphene.String())
+    user = graphene.Field(UserType, email=graphene.String(), domain_name=graphene.String())
     user_from_uuid = graphene.Field(UserType, user_id=graphene.ID())
     user_list = graphene.Field(
         UserList,
@@ -198,9 +198,18 @@ class UserQueries(graphene.ObjectType):
     )
 
     @staticmethod
-    def resolve_user(root: None, info: graphene.ResolveInfo, email: str | None = None) -> UserType:
+    def resolve_user(
+        root: None,
+        info: graphene.ResolveInfo,
+        email: str | None = None,
+        domain_name: str | None = None,
+    ) -> UserType | None:
+        """`domain_name` (sent by `admin quota-scope`) narrows the match: a user of another
+        domain is not found rather than returned."""
         actor = caller(info)
         found = query_guard(lambda: user_visible_get(actor=actor, email=email or actor.email))
+        if domain_name is not None and found.domain.name != domain_name:
+            return None
         return UserType.from_user(found)
 
     @staticmethod

@@ -46,6 +46,7 @@ from storage_app.paths import (
 from storage_app.selectors import VFolderAccess, scope_usage, vfolder_access
 
 from .files import folder_root_checked, mkdir_at
+from .quota_scopes import quota_scope_limit
 from .volumes import vfolder_root, volume_backend
 
 log = logging.getLogger(__name__)
@@ -93,12 +94,15 @@ class TransferToken:
 
 
 def vfolder_quota_limit(vfolder: VFolder) -> int | None:
-    """Bytes the folder may hold: the smaller of its max size and its quota scope's size."""
-    size = -1
-    if vfolder.project is not None:
-        size = vfolder.project.resource_policy.max_quota_scope_size
-    elif vfolder.user is not None:
-        size = vfolder.user.resource_policy.max_quota_scope_size
+    """Bytes the folder's quota scope may hold (an administrator's limit on the scope, else the
+    owner's resource policy), capped by the folder's own max size."""
+    size = quota_scope_limit(volume_id=vfolder.volume_id, quota_scope_id=vfolder.quota_scope_id)
+    if size is None:
+        size = -1
+        if vfolder.project is not None:
+            size = vfolder.project.resource_policy.max_quota_scope_size
+        elif vfolder.user is not None:
+            size = vfolder.user.resource_policy.max_quota_scope_size
     limits = [v for v in (size if size >= 0 else None, vfolder.max_size) if v is not None]
     return min(limits) if limits else None
 
