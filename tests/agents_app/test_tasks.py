@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,12 +29,14 @@ def sent_commands(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, Any]]
 
 
 @pytest.fixture
-def manager_knows_only_k1() -> Iterator[None]:
-    events.set_kernel_ownership_resolver(
-        lambda agent_id, kernel_ids: [k for k in kernel_ids if k != "k1"]
+def manager_knows_only_k1(monkeypatch: pytest.MonkeyPatch) -> None:
+    # monkeypatch puts the registered resolver (sessions_app's) back afterwards: later tests
+    # (the warm pools' reconcile) rely on it
+    monkeypatch.setattr(
+        events,
+        "_ownership_resolver",
+        lambda agent_id, kernel_ids: [k for k in kernel_ids if k != "k1"],
     )
-    yield
-    events.set_kernel_ownership_resolver(None)
 
 
 class TestAgentStartedTask:
@@ -62,8 +63,12 @@ class TestAgentStartedTask:
         assert [name for name, _ in recorded_events] == ["agent_started"]
 
     def test_without_a_resolver_nothing_is_destroyed(
-        self, make_heartbeat: HeartbeatMaker, sent_commands: list[tuple[str, str, Any]]
+        self,
+        make_heartbeat: HeartbeatMaker,
+        sent_commands: list[tuple[str, str, Any]],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
+        monkeypatch.setattr(events, "_ownership_resolver", None)
         started = AgentStarted(
             **make_heartbeat().model_dump(exclude={"kernels"}),
             kernels=[ReportedKernel(kernel_id="k9", running=True)],
