@@ -34,6 +34,7 @@ from .services.agents import (
     agents_mark_lost,
 )
 from .services.commands import agent_command_send
+from .services.image_rescan import images_rescan_run
 from .services.images import kernel_committed_record
 
 log = logging.getLogger(__name__)
@@ -114,3 +115,10 @@ def kernel_committed(payload: dict[str, Any]) -> None:
 def sweep_lost_agents() -> list[str]:
     """Beat backstop: mark silent agents LOST (idempotent; safe to run twice)."""
     return agents_mark_lost(timeout=get_config().agents.lost_timeout)
+
+
+@shared_task(name="agents_app.images_rescan", ignore_result=True)
+def images_rescan(task_id: str, registry_ids: list[int], include_agents: bool) -> None:
+    """`admin image rescan`'s background task (routed to the manager queue, not the events one:
+    a registry scan may take a while)."""
+    images_rescan_run(task_id=task_id, registry_ids=registry_ids, include_agents=include_agents)

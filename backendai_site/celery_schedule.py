@@ -18,9 +18,10 @@ WARM_POOL_REFILL_INTERVAL = 5.0
 
 
 def task_routes() -> dict[str, dict[str, str]]:
-    """Agent events on `events`; the scheduler's, the idle checks', storage's and the audit
-    purge's tasks on `manager`."""
+    """Agent events on `events`; the image rescan's, the scheduler's, the idle checks',
+    storage's and the audit purge's tasks on `manager`."""
     return {
+        "agents_app.images_rescan": {"queue": "manager"},
         "agents_app.*": {"queue": "events"},
         "sessions_app.schedule_resource_group": {"queue": "manager"},
         "sessions_app.schedule_all_resource_groups": {"queue": "manager"},

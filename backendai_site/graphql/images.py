@@ -1,6 +1,7 @@
 """Image administration in the admin GraphQL: `image(id:)`/`image(reference:, architecture:)`,
 `alias_image`, `dealias_image`, `forget_image`, `forget_image_by_id`, `purge_image_by_id`
-(docs/compat/graphql-admin.md). The `images` list stays in schema.py."""
+and `rescan_images` (docs/compat/graphql-admin.md, docs/compat/image-rescan.md). The `images`
+list stays in schema.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import graphene
 from graphql import GraphQLError
 
 from agents_app.models import Image
+from agents_app.services.image_rescan import images_rescan_start
 from agents_app.services.images import (
     image_admin_alias,
     image_admin_dealias,
@@ -185,9 +187,36 @@ class PurgeImageById(graphene.Mutation):
         return PurgeImageById(image=detail)
 
 
+class RescanImages(graphene.Mutation):
+    """Starts the rescan as a background task; `task_id` is what the client then follows on
+    `/events/background-task`. An unknown registry is `ok: false` with `msg`; a role that may not
+    rescan is a GraphQL error."""
+
+    class Arguments:
+        registry = graphene.String()
+        project = graphene.String()
+
+    ok = graphene.Boolean()
+    msg = graphene.String()
+    task_id = graphene.UUID()
+
+    @staticmethod
+    def mutate(
+        root: None,
+        info: graphene.ResolveInfo,
+        registry: str | None = None,
+        project: str | None = None,
+    ) -> RescanImages:
+        task_id, error = mutation_guard(
+            lambda: images_rescan_start(actor=caller(info), registry=registry, project=project)
+        )
+        return RescanImages(ok=error is None, msg=error or "", task_id=task_id)
+
+
 class ImageMutations(graphene.ObjectType):
     alias_image = AliasImage.Field()
     dealias_image = DealiasImage.Field()
     forget_image = ForgetImage.Field()
     forget_image_by_id = ForgetImageById.Field()
     purge_image_by_id = PurgeImageById.Field()
+    rescan_images = RescanImages.Field()

@@ -150,12 +150,13 @@ class TestSessionSSH:
             stack,
         )  # fmt: skip
         port = str(free_port())
-        out = ok(cli(stack, owner, "session", "ssh", SESSION, "-p", port, "cat local.txt"), stack)
+        # the top-level aliases `ssh` and `scp` are the same commands
+        out = ok(cli(stack, owner, "ssh", SESSION, "-p", port, "cat local.txt"), stack)
         assert out == "scp-payload-7\n"
         back = tmp_path / "back.txt"
         port = str(free_port())
         ok(
-            cli(stack, owner, "session", "scp", SESSION, "-p", port,
+            cli(stack, owner, "scp", SESSION, "-p", port,
                 "work@localhost:local.txt", str(back)),
             stack,
         )  # fmt: skip
