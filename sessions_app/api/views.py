@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backendai_site.accounts.models import KeyPair
+from backendai_site.common.api.pagination import DefaultPagination
 from backendai_site.common.errors import InvalidAPIParameters
 from sessions_app.enums import SessionAction
 from sessions_app.models import Session
@@ -72,9 +73,16 @@ class SessionListView(generics.ListAPIView[Session]):
         return sessions_for(_keypair(self.request), SessionAction.VIEW).order_by("-created_at")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Plain rows (`.values()`), not model objects: three queries whatever the page size."""
-        queryset = self.filter_queryset(self.get_queryset()).values(*SESSION_LIST_FIELDS)
-        page = self.paginate_queryset(queryset)
+        """Plain rows (`.values()`), not model objects: three queries whatever the page size,
+        the count on the sessions table alone."""
+        filtered = self.filter_queryset(self.get_queryset())
+        queryset = filtered.values(*SESSION_LIST_FIELDS)
+        paginator = self.paginator
+        page = (
+            paginator.paginate_counted(queryset, request, count_from=filtered, view=self)
+            if isinstance(paginator, DefaultPagination)
+            else self.paginate_queryset(queryset)
+        )
         rows = list(page if page is not None else queryset)
         kernels = session_list_rows(page=rows)
         now = timezone.now()

@@ -61,6 +61,25 @@ class TestSessionList:
         assert len(response.data["results"]) == 25
         assert few == many
 
+    def test_the_count_reads_the_sessions_table_alone(self, world: ComputeWorld) -> None:
+        enqueue(world.user, "counted1")
+        keypair_cache_clear()
+        path = "/session"
+        request = RequestFactory().get(
+            path,
+            **signed_headers(
+                access_key=world.user.access_key, secret_key=world.user.secret_key,
+                method="GET", rel_url=path,
+            ),
+        )  # fmt: skip
+
+        with CaptureQueriesContext(connection) as queries:
+            response = SessionListView.as_view()(request)
+
+        (count,) = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"]]
+        assert response.data["count"] == 1
+        assert "JOIN" not in count  # the page's joins (domain, project, group) are not needed
+
     def test_users_see_only_their_sessions_and_admins_all(self, world: ComputeWorld) -> None:
         other = make_member(world.project, "other@example.com")
         enqueue(world.user, "mine1")
