@@ -104,6 +104,14 @@ class TestParseRequestDate:
         with pytest.raises(SignatureFormatError):
             parse_request_date("not a date")
 
+    @pytest.mark.parametrize(
+        "raw",
+        ["2025-01-02T03:04:05.250000+00:00", "2025-01-02T03:04:05.25Z",
+         "Thu, 02 Jan 2025 03:04:05.25 GMT", "2025-01-02 03:04:05.25"],
+    )  # fmt: skip
+    def test_iso_and_other_forms_read_alike(self, raw: str) -> None:
+        assert parse_request_date(raw) == datetime(2025, 1, 2, 3, 4, 5, 250000, tzinfo=UTC)
+
 
 class TestNormalizeContentType:
     @pytest.mark.parametrize(
