@@ -3,13 +3,19 @@
 Single-kernel sessions share one bridge on which Docker drops traffic between containers
 (`enable_icc=false`); the kernels of a single-node cluster session share a private bridge of
 their own, removed with its last kernel. Docker isolates different bridges from each other.
-Docker accepts two networks with one name, so creates in this process are serialised.
+Docker accepts two networks with one name (and ignores `check_duplicate` from API 1.44 on),
+so creates are serialised across every agent process of the host by a file lock, and a duplicate
+left by an older race is removed when no container uses it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import tempfile
 import threading
+from collections.abc import Iterator
 
 import docker
 from docker.errors import APIError, NotFound
@@ -21,14 +27,46 @@ ICC_OPTION = "com.docker.network.bridge.enable_icc"
 LABEL_NETWORK_ROLE = "ai.backend.network-role"
 KERNEL_NETWORK_ROLE = "kernels"
 _NETWORK_LOCK = threading.Lock()
+_HOST_LOCK_PATH = os.path.join(tempfile.gettempdir(), "bai-docker-networks.lock")
+
+
+@contextlib.contextmanager
+def _networks_locked() -> Iterator[None]:
+    """This process's threads and every other agent process on the host, one at a time."""
+    with _NETWORK_LOCK:
+        fd = os.open(_HOST_LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+
+def _named(client: docker.DockerClient, name: str) -> list[docker.models.networks.Network]:
+    """The networks named exactly `name` (the `names` filter matches substrings), oldest first;
+    duplicates no container uses are removed."""
+    found = [n for n in client.networks.list(names=[name]) if n.name == name]
+    found.sort(key=lambda n: str((n.attrs or {}).get("Created", "")))
+    for extra in found[1:]:
+        with contextlib.suppress(NotFound, APIError):
+            extra.reload()
+            if not extra.attrs.get("Containers"):
+                extra.remove()
+                found.remove(extra)
+    if len(found) > 1:
+        raise RuntimeBackendError(
+            f"{len(found)} networks are named {name} and containers use each; Docker cannot "
+            "tell them apart: stop those containers or remove the extra networks"
+        )
+    return found
 
 
 def kernel_network_ensure(client: docker.DockerClient, name: str) -> None:
     """Create the shared bridge of single-kernel sessions when missing. A network of that name
     without inter-container traffic off is refused rather than used. It carries no agent label,
     so `session_networks_remove_idle` never removes it."""
-    with _NETWORK_LOCK:
-        found = client.networks.list(names=[name])
+    with _networks_locked():
+        found = _named(client, name)
         if not found:
             try:
                 client.networks.create(
@@ -41,10 +79,8 @@ def kernel_network_ensure(client: docker.DockerClient, name: str) -> None:
             except APIError as exc:
                 if exc.status_code != 409:  # another agent on this host created it first
                     raise RuntimeBackendError(f"cannot create network {name}: {exc}") from exc
-            found = client.networks.list(names=[name])
+            found = _named(client, name)
     for network in found:
-        if network.name != name:  # `names` filters by substring
-            continue
         options = (network.attrs or {}).get("Options") or {}
         if str(options.get(ICC_OPTION, "true")).lower() != "false":
             raise RuntimeBackendError(
@@ -57,9 +93,12 @@ def session_network_ensure(
     client: docker.DockerClient, name: str, *, session_id: str, agent_id: str
 ) -> None:
     """The private bridge network of a cluster session (created once, shared by its kernels)."""
-    with _NETWORK_LOCK:
-        if client.networks.list(names=[name]):
-            return
+    with _networks_locked():
+        try:
+            if _named(client, name):
+                return
+        except RuntimeBackendError as exc:
+            raise KernelCreationFailed(str(exc)) from exc
         try:
             client.networks.create(
                 name,
