@@ -99,3 +99,8 @@ class StorageVolumeUnavailable(ServiceUnavailable):
 class QuotaScopeNotFound(NotFound):
     error_type = "quota-scope-not-found"
     title = "Quota scope not found."
+
+
+class VFolderHostPermissionDenied(PermissionDenied):
+    error_type = "vfolder-host-permission-denied"
+    title = "The storage host does not allow this for you."

@@ -18,6 +18,7 @@ from backendai_site.accounts.models import ProjectMembership, User
 
 from .enums import VFolderOwnership, VFolderPermissionMode, VFolderStatus
 from .errors import VFolderNotFound, VFolderPermissionDenied
+from .host_permissions import host_permissions_for
 from .models import StorageVolume, VFolder, VFolderPermission
 
 
@@ -160,12 +161,13 @@ def vfolder_resolve(
 
 
 def volumes_allowed_for(*, user: User) -> list[StorageVolume]:
-    """Active volumes the user may create folders on: all of them, unless the domain or the
-    keypair/user policies name allowed hosts (a non-empty `allowed_vfolder_hosts`)."""
+    """Active volumes the user may use: all of them, unless some `allowed_vfolder_hosts` map of
+    the user's domain, projects or keypair policies names hosts (host_permissions.py); then
+    the hosts those maps grant anything on."""
     volumes = list(StorageVolume.objects.filter(is_active=True).order_by("name"))
-    allowed = user.domain.allowed_vfolder_hosts or {}
-    if allowed:
-        volumes = [v for v in volumes if v.name in allowed]
+    granted = host_permissions_for(user=user)
+    if granted is not None:
+        volumes = [v for v in volumes if granted.get(v.name)]
     return volumes
 
 

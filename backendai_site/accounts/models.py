@@ -10,6 +10,8 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+from backendai_site.common.vfolder_host_permissions import validate_host_permissions
+
 from .enums import STAFF_ROLES, DefaultForUnspecified, UserRole, UserStatus
 from .permissions import role_has_module_perms, role_has_perm
 
@@ -19,7 +21,9 @@ class Domain(models.Model):
     description = models.TextField(blank=True, default="")
     is_active = models.BooleanField(default=True)
     total_resource_slots = models.JSONField(default=dict, blank=True)
-    allowed_vfolder_hosts = models.JSONField(default=dict, blank=True)
+    allowed_vfolder_hosts = models.JSONField(
+        default=dict, blank=True, validators=[validate_host_permissions]
+    )
     allowed_docker_registries = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
@@ -48,7 +52,9 @@ class KeypairResourcePolicy(models.Model):
     max_concurrent_sftp_sessions = models.PositiveIntegerField(default=1)
     max_containers_per_session = models.PositiveIntegerField(default=1)
     idle_timeout = models.PositiveIntegerField(default=0, help_text="Seconds; 0 disables.")
-    allowed_vfolder_hosts = models.JSONField(default=dict, blank=True)
+    allowed_vfolder_hosts = models.JSONField(
+        default=dict, blank=True, validators=[validate_host_permissions]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -197,7 +203,9 @@ class Project(models.Model):
     is_active = models.BooleanField(default=True)
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="projects")
     total_resource_slots = models.JSONField(default=dict, blank=True)
-    allowed_vfolder_hosts = models.JSONField(default=dict, blank=True)
+    allowed_vfolder_hosts = models.JSONField(
+        default=dict, blank=True, validators=[validate_host_permissions]
+    )
     resource_policy = models.ForeignKey(
         ProjectResourcePolicy, on_delete=models.PROTECT, related_name="projects"
     )

@@ -12,6 +12,7 @@ from django.db.models import ProtectedError, QuerySet
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from backendai_site.common.errors import Conflict, InvalidAPIParameters, NotFound, PermissionDenied
+from backendai_site.common.vfolder_host_permissions import host_permissions_parse
 
 from .enums import DEFAULT_NAME, DefaultForUnspecified, UserRole
 from .models import KeypairResourcePolicy, ProjectResourcePolicy, User, UserResourcePolicy
@@ -99,6 +100,9 @@ def _validated(model: type[Policy], values: dict[str, Any]) -> dict[str, Any]:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise InvalidAPIParameters(f"{where}: {first['msg']}") from exc
+    hosts = getattr(parsed, "allowed_vfolder_hosts", None)
+    if hosts is not None:
+        host_permissions_parse(hosts)  # a 400 naming an unknown permission or bad shape
     return {
         name: getattr(parsed, name)
         for name in values

@@ -14,6 +14,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from backendai_site.common.errors import Conflict, InvalidAPIParameters, NotFound, PermissionDenied
+from backendai_site.common.vfolder_host_permissions import host_permissions_parse
 
 from .enums import DEFAULT_NAME, UserRole
 from .models import Domain, Project, ProjectMembership, ProjectResourcePolicy, User
@@ -60,7 +61,10 @@ def _apply(target: Domain | Project, changes: dict[str, Any], allowed: frozenset
         target.is_active = bool(changes["is_active"])
     for name in ("total_resource_slots", "allowed_vfolder_hosts"):
         if changes.get(name) is not None:
-            setattr(target, name, _json_object(name, changes[name]))
+            value = _json_object(name, changes[name])
+            if name == "allowed_vfolder_hosts":
+                host_permissions_parse(value)  # a 400 naming an unknown permission or bad shape
+            setattr(target, name, value)
     if changes.get("allowed_docker_registries") is not None and isinstance(target, Domain):
         registries = changes["allowed_docker_registries"]
         if not isinstance(registries, list) or not all(isinstance(r, str) for r in registries):

@@ -13,6 +13,7 @@ from graphql import GraphQLError
 
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import KeyPair, User
+from backendai_site.common.vfolder_host_permissions import VFolderHostPermission
 from storage_app.models import StorageVolume, VFolder
 from storage_app.selectors import (
     vfolders_invited,
@@ -150,13 +151,28 @@ def _require_admin(user: User) -> None:
         raise GraphQLError("storage volumes are visible to admins only")
 
 
+class PredefinedAtomicPermission(graphene.ObjectType):
+    vfolder_host_permission_list = graphene.List(graphene.String)
+
+
 class StorageQuery(graphene.ObjectType):
+    vfolder_host_permissions = graphene.Field(PredefinedAtomicPermission)
+
     vfolder_list = graphene.Field(VirtualFolderList, group_id=graphene.UUID(), **_list_args())
     vfolder_own_list = graphene.Field(VirtualFolderList, **_list_args())
     vfolder_invited_list = graphene.Field(VirtualFolderList, **_list_args())
     vfolder_project_list = graphene.Field(VirtualFolderList, **_list_args())
     storage_volume_list = graphene.Field(StorageVolumeList, **_list_args())
     storage_volume = graphene.Field(StorageVolumeType, id=graphene.String(required=True))
+
+    @staticmethod
+    def resolve_vfolder_host_permissions(
+        root: None, info: graphene.ResolveInfo
+    ) -> PredefinedAtomicPermission:
+        """Every permission an `allowed_vfolder_hosts` map may grant (`admin permission list`)."""
+        return PredefinedAtomicPermission(
+            vfolder_host_permission_list=list(VFolderHostPermission.values)
+        )
 
     @staticmethod
     def resolve_vfolder_list(

@@ -13,6 +13,7 @@ from django.utils import timezone
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import Project, User
 from backendai_site.common.errors import InvalidAPIParameters
+from backendai_site.common.vfolder_host_permissions import VFolderHostPermission
 from backendai_site.config import get_config
 from storage_app.enums import (
     VFolderOwnership,
@@ -29,6 +30,7 @@ from storage_app.errors import (
     VFolderInvalidName,
     VFolderPermissionDenied,
 )
+from storage_app.host_permissions import host_permission_require
 from storage_app.models import VFolder
 from storage_app.selectors import VFolderAccess, scope_usage, volumes_allowed_for
 
@@ -105,6 +107,7 @@ def vfolder_create(*, user: User, request: VFolderCreate) -> VFolder:
     volume = next((v for v in volumes_allowed_for(user=user) if v.name == host), None)
     if volume is None:
         raise VFolderHostNotAllowed(f"Storage host {host!r} is unknown or not allowed for you.")
+    host_permission_require(user=user, host=host, permission=VFolderHostPermission.CREATE)
     project: Project | None = None
     if request.group:
         project = _project_resolve(user, request.group)
@@ -157,6 +160,10 @@ def _scope_limit(*, user: User, project: Project | None) -> int | None:
     return None if size is None or size < 0 else size
 
 
+def _require_host(user: User, access: VFolderAccess, permission: VFolderHostPermission) -> None:
+    host_permission_require(user=user, host=access.vfolder.host, permission=permission)
+
+
 def _require_manage(access: VFolderAccess, user: User) -> None:
     """Owner of a user folder, or an admin of a project folder's domain."""
     vfolder = access.vfolder
@@ -173,6 +180,7 @@ def _require_manage(access: VFolderAccess, user: User) -> None:
 
 def vfolder_rename(*, user: User, access: VFolderAccess, new_name: str) -> VFolder:
     _require_manage(access, user)
+    _require_host(user, access, VFolderHostPermission.MODIFY)
     vfolder = access.vfolder
     vfolder.name = vfolder_name_check(new_name)
     try:
@@ -187,6 +195,7 @@ def vfolder_update_options(
     *, user: User, access: VFolderAccess, permission: str | None, cloneable: bool | None
 ) -> VFolder:
     _require_manage(access, user)
+    _require_host(user, access, VFolderHostPermission.MODIFY)
     vfolder = access.vfolder
     if permission is not None:
         if permission not in VFolderPermissionMode.values:
@@ -201,6 +210,7 @@ def vfolder_update_options(
 def vfolder_trash(*, user: User, access: VFolderAccess) -> VFolder:
     """Move to the trash bin (restorable); the files stay until purged."""
     _require_manage(access, user)
+    _require_host(user, access, VFolderHostPermission.DELETE)
     with transaction.atomic():
         vfolder = VFolder.objects.select_for_update().get(pk=access.vfolder.pk)
         vfolder_status_move(vfolder, VFolderStatus.DELETE_PENDING)
@@ -210,6 +220,7 @@ def vfolder_trash(*, user: User, access: VFolderAccess) -> VFolder:
 
 def vfolder_restore(*, user: User, access: VFolderAccess) -> VFolder:
     _require_manage(access, user)
+    _require_host(user, access, VFolderHostPermission.DELETE)
     with transaction.atomic():
         vfolder = VFolder.objects.select_for_update().get(pk=access.vfolder.pk)
         vfolder_status_move(vfolder, VFolderStatus.READY)
@@ -219,6 +230,7 @@ def vfolder_restore(*, user: User, access: VFolderAccess) -> VFolder:
 def vfolder_purge(*, user: User, access: VFolderAccess) -> VFolder:
     """Delete a trashed folder's files for good; refused while a live session mounts it."""
     _require_manage(access, user)
+    _require_host(user, access, VFolderHostPermission.DELETE)
     users = vfolder_mount_users([access.vfolder.pk]).get(access.vfolder.pk)
     if users:
         raise VFolderInUse(

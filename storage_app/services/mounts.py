@@ -18,8 +18,14 @@ from django.utils import timezone
 
 from backendai_site.accounts.models import User
 from backendai_site.common.errors import InvalidAPIParameters
-from storage_app.enums import VFolderPermissionMode, VFolderStatus, VFolderUsageMode
+from backendai_site.common.vfolder_host_permissions import VFolderHostPermission
+from storage_app.enums import (
+    VFolderPermissionMode,
+    VFolderStatus,
+    VFolderUsageMode,
+)
 from storage_app.errors import VFolderFileNotFound, VFolderPermissionDenied
+from storage_app.host_permissions import host_permission_require
 from storage_app.models import VFolder
 from storage_app.paths import clean_relpath, open_dir
 from storage_app.selectors import vfolder_resolve
@@ -77,6 +83,9 @@ def _one(
     folder_ref, _, inline_subpath = ref.partition("/")
     access = vfolder_resolve(user=user, ref=folder_ref, statuses=VFolderStatus.usable())
     vfolder = access.vfolder
+    host_permission_require(
+        user=user, host=vfolder.host, permission=VFolderHostPermission.MOUNT_IN_SESSION
+    )
     permission = access.permission
     if vfolder.usage_mode == VFolderUsageMode.MODEL and not access.is_owner:
         permission = VFolderPermissionMode.READ_ONLY

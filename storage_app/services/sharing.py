@@ -11,12 +11,18 @@ from django.db import IntegrityError, transaction
 
 from backendai_site.accounts.models import ProjectMembership, User
 from backendai_site.common.errors import InvalidAPIParameters
-from storage_app.enums import InvitationState, VFolderOwnership, VFolderPermissionMode
+from backendai_site.common.vfolder_host_permissions import VFolderHostPermission
+from storage_app.enums import (
+    InvitationState,
+    VFolderOwnership,
+    VFolderPermissionMode,
+)
 from storage_app.errors import (
     VFolderInvitationNotFound,
     VFolderPermissionDenied,
     VFolderUserNotFound,
 )
+from storage_app.host_permissions import host_permission_require
 from storage_app.models import VFolderInvitation, VFolderPermission
 from storage_app.selectors import VFolderAccess
 
@@ -48,6 +54,9 @@ def vfolder_invite(
         raise InvalidAPIParameters("Project folders are shared with `share`, not invited to.")
     if not access.is_owner:
         raise VFolderPermissionDenied("Only the owner invites others to a folder.")
+    host_permission_require(
+        user=inviter, host=vfolder.host, permission=VFolderHostPermission.INVITE_OTHERS
+    )
     invited: list[str] = []
     for user in _users_by_email(emails, domain_id=inviter.domain_id):
         if user.pk == inviter.pk:
@@ -133,6 +142,9 @@ def vfolder_share(
         )
     if not _is_admin_of(user, vfolder.project):
         raise VFolderPermissionDenied("Only admins share project folders.")
+    host_permission_require(
+        user=user, host=vfolder.host, permission=VFolderHostPermission.SET_USER_PERM
+    )
     users = _users_by_email(emails, domain_id=vfolder.domain_id)
     members = set(
         ProjectMembership.objects.filter(project_id=vfolder.project_id, user__in=users).values_list(

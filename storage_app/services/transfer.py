@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from backendai_site.accounts.enums import UserStatus
 from backendai_site.accounts.models import User
+from backendai_site.common.vfolder_host_permissions import VFolderHostPermission
 from backendai_site.config import get_config
 from storage_app.enums import VFolderPermissionMode, VFolderStatus
 from storage_app.errors import (
@@ -35,6 +36,7 @@ from storage_app.errors import (
     VFolderTransferTokenInvalid,
     VFolderUnsafePath,
 )
+from storage_app.host_permissions import host_permission_require_by_id
 from storage_app.models import StorageVolume, UploadReservation, VFolder
 from storage_app.paths import (
     clean_relpath,
@@ -147,6 +149,11 @@ def quota_check(vfolder: VFolder, *, adding: int, reserve_for: str | None = None
 
 def upload_request(*, access: VFolderAccess, path: str, size: int) -> TransferToken:
     root = folder_root_checked(access, needed=VFolderPermissionMode.READ_WRITE)
+    host_permission_require_by_id(
+        user_id=access.user_id,
+        host=access.vfolder.host,
+        permission=VFolderHostPermission.UPLOAD_FILE,
+    )
     if not isinstance(size, int) or size < 0:
         raise VFolderUnsafePath("size must be a non-negative integer")
     rel = clean_relpath(path)
@@ -171,6 +178,11 @@ def upload_request(*, access: VFolderAccess, path: str, size: int) -> TransferTo
 
 def download_request(*, access: VFolderAccess, path: str) -> TransferToken:
     root = folder_root_checked(access, needed=VFolderPermissionMode.READ_ONLY)
+    host_permission_require_by_id(
+        user_id=access.user_id,
+        host=access.vfolder.host,
+        permission=VFolderHostPermission.DOWNLOAD_FILE,
+    )
     try:
         with open_parent(root, path) as (fd, name):
             st = lstat_at(fd, name)
