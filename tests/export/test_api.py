@@ -336,3 +336,38 @@ class TestBadInput:
         assert keypair_filter_given.status_code == 400
         assert problem_type(acted_as) == "invalid-api-params"
         assert not_json.status_code == 401
+
+
+class TestOddInput:
+    @pytest.mark.parametrize(
+        ("report", "body"),
+        [
+            ("users", {"filter": {"created_at": {"after": "0001-01-01T00:00:00+14:00"}}}),
+            ("users", {"filter": {"created_at": {"before": "9999-12-31T23:59:59-12:00"}}}),
+            ("users", {"filter": {"email": {"in": [], "i_not_in": []}, "role": []}}),
+            ("users", {"fields": ["email", "email"], "filter": None, "order": []}),
+            ("sessions", {"filter": {"user": {}}, "encoding": "UTF8"}),
+            ("audit-logs", {"filter": {"request_id": {"i_in": ["REQ-USER"]}}}),
+        ],
+    )
+    def test_odd_but_valid_bodies_answer_a_csv(
+        self, client: Client, export_world: ExportWorld, report: str, body: Any
+    ) -> None:
+        response = export(client, export_world.superadmin, report, body)
+
+        assert response.status_code == 200, response.content
+        assert csv_table(streamed_bytes(response))[0]
+
+    def test_a_body_that_is_not_json_is_a_400(
+        self, client: Client, export_world: ExportWorld
+    ) -> None:
+        rel = "/export/users/csv"
+        headers = signed_headers(
+            access_key=export_world.superadmin.access_key,
+            secret_key=export_world.superadmin.secret_key,
+            method="POST", rel_url=rel, content_type="application/json",
+        )  # fmt: skip
+
+        response = client.generic("POST", rel, data=b"{not json", **headers)
+
+        assert response.status_code == 400

@@ -74,7 +74,7 @@ class ExportCSVView(APIView):
     """The report's rows as CSV (`Content-Disposition: attachment`); every check (role, body,
     fields, filters, orders) runs before the first byte, so a refusal is a plain 4xx."""
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(request=ExportCSVInput, responses={(200, "text/csv"): OpenApiTypes.STR})
     def post(self, request: Request, report_key: str) -> StreamingHttpResponse:
         actor = _actor(request)
         export_actor_check(actor=actor)
