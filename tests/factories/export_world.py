@@ -100,3 +100,19 @@ def make_export_world(world: ComputeWorld) -> ExportWorld:
         near_entry=_entry(world.user),
         far_entry=_entry(far_user, outcome=AuditOutcome.FAILURE, status_code=400),
     )
+
+
+def export_world_grow(export_world: ExportWorld, count: int) -> None:
+    """`count` more users (each with a keypair, a project, a session and an audit entry) in
+    the `default` domain."""
+    world = export_world.world
+    for n in range(count):
+        creds = make_member(world.project, f"more{n}@example.com")
+        Project.objects.create(
+            name=f"more-{n}", domain=world.domain, resource_policy=world.project.resource_policy
+        )
+        SessionFactory.create(
+            name=f"more-{n}", domain=world.domain, project=world.project, user=creds.user,
+            access_key=creds.keypair, resource_group=world.group, image=world.image,
+        )  # fmt: skip
+        _entry(creds)
