@@ -20,6 +20,7 @@ from backendai_site.accounts.selectors import (
     keypairs_visible_to,
     projects_visible_to,
     users_visible_to,
+    users_with_main_key_and_projects,
 )
 from backendai_site.audit.enums import AuditOutcome
 from backendai_site.audit.selectors import audit_entries_visible_to
@@ -147,8 +148,10 @@ USERS = ExportReport(
             N,
             "resource_policy__max_vfolder_count",
         ),
+        _f("main_access_key", "Main Access Key", "The active keypair the user signs in with", S),
+        _f("project_names", "Projects", "Names of the projects the user is a member of", J),
     ),
-    scope=lambda actor: users_visible_to(actor=actor),
+    scope=lambda actor: users_with_main_key_and_projects(users_visible_to(actor=actor)),
     filter_model=UserExportFilter,
     filters={
         "username": _string("username"),

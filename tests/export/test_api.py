@@ -98,6 +98,10 @@ class TestEachReport:
         assert far["Domain"] == "far" and far["Role"] == "user" and far["Status"] == "active"
         assert far["UUID"] == str(export_world.far_user.user.pk)
         assert far["Created At"] == export_world.far_user.user.created_at.isoformat()
+        assert far["Main Access Key"] == export_world.far_user.access_key
+        assert far["Projects"] == "[]"
+        member = next(r for r in rows if r["Email"] == "user@example.com")
+        assert member["Projects"] == f'["{export_world.world.project.name}"]'
 
     def test_sessions_rows_join_owner_project_and_group(
         self, client: Client, export_world: ExportWorld
