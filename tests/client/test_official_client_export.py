@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from backendai_site.audit.models import AuditLogEntry
 from tests.factories.export_world import ExportWorld, make_export_world
 from tests.factories.world import ComputeWorld
 
@@ -96,3 +97,18 @@ class TestAdminExport:
 
         assert "Invalid field keys" in field and "password" in field
         assert "unknown value" in status and "zombie" in status
+
+    def test_an_export_of_several_blocks_streams_every_row(
+        self, run_cli: CLI, export_world: ExportWorld, tmp_path: Path
+    ) -> None:
+        AuditLogEntry.objects.bulk_create(
+            AuditLogEntry(request_id=f"bulk-{n}", action="POST /session", outcome="success",
+                          status_code=201, method="POST", path="/session")
+            for n in range(2500)
+        )  # fmt: skip
+
+        ok(run_cli(export_world.superadmin, "admin", "export", "audit-logs", "--fields",
+                   "request_id", "--filter-request-id", "bulk-", "-o", "bulk.csv"))  # fmt: skip
+
+        rows = table((tmp_path / "bulk.csv").read_text(encoding="utf-8"))[1:]
+        assert sorted(r[0] for r in rows) == sorted(f"bulk-{n}" for n in range(2500))
