@@ -11,6 +11,8 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from backendai_site.audit.enums import AuditOutcome
+from backendai_site.audit.models import AuditLogEntry
 from backendai_site.export.reports import REPORTS
 from tests.factories.export_world import ExportWorld, export_world_grow
 from tests.helpers.api import api_call, problem_type
@@ -373,3 +375,19 @@ class TestOddInput:
         response = client.generic("POST", rel, data=b"{not json", **headers)
 
         assert response.status_code == 400
+
+
+class TestMounts:
+    def test_the_session_mode_mount_answers_and_every_export_is_audited(
+        self, client: Client, export_world: ExportWorld
+    ) -> None:
+        response = api_call(
+            client, export_world.domain_admin, "POST", "/func/export/keypairs/csv", {}
+        )
+
+        assert response.status_code == 200
+        entry = AuditLogEntry.objects.filter(user_email="dadmin@example.com").get()
+        assert (entry.target_type, entry.target_id, entry.outcome) == (
+            "export", "keypairs", AuditOutcome.SUCCESS,
+        )  # fmt: skip
+        assert entry.action == "POST /export/<str:report_key>/csv"
