@@ -90,7 +90,7 @@ def _values_q(name: str, rule: ExportFilter, values: list[str]) -> Q:
 
 def _filter_q(report: ExportReport, spec: BaseModel, prefix: str = "") -> Q:
     q = Q()
-    for name in spec.model_fields_set:
+    for name in sorted(spec.model_fields_set):
         value = getattr(spec, name)
         if value is None:
             continue
