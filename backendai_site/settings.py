@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "backendai_site.accounts",
     "backendai_site.manager",
     "backendai_site.audit",
+    "backendai_site.export",
     "agents_app",
     "sessions_app",
     "storage_app",

@@ -19,6 +19,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("backendai_site.accounts.api.urls")),
     path("", include("backendai_site.manager.api.urls")),
     path("", include("backendai_site.audit.api.urls")),
+    path("", include("backendai_site.export.api.urls")),
     path("", include("agents_app.api.urls")),
     path("admin/gql", GraphQLView.as_view(), name="graphql"),
     path("admin/graphql", GraphQLView.as_view(), name="graphql-legacy"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from backendai_site.common.errors import NotFound
 
@@ -65,6 +66,18 @@ def users_for_listing(qs: QuerySet[User]) -> QuerySet[User]:
         Prefetch("projects", queryset=Project.objects.order_by("name")),
         Prefetch("keypairs", queryset=KeyPair.objects.order_by("-is_admin", "created_at")),
     )
+
+
+def users_with_main_key_and_projects(qs: QuerySet[User]) -> QuerySet[User]:
+    """`qs` annotated with `main_access_key` (the keypair `user_main_keypair` picks) and
+    `project_names` (sorted), each a subquery of the same statement."""
+    main_key = (
+        KeyPair.objects.filter(user=OuterRef("pk"), is_active=True)
+        .order_by("-is_admin", "created_at")
+        .values("access_key")[:1]
+    )
+    names = Project.objects.filter(members=OuterRef("pk")).order_by("name").values("name")
+    return qs.annotate(main_access_key=Subquery(main_key), project_names=ArraySubquery(names))
 
 
 def user_visible_get(*, actor: User, email: str) -> User:

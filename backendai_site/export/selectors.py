@@ -1,0 +1,161 @@
+"""Reads of the CSV export: who may export, and a report's rows as a permission-scoped,
+filtered, ordered `values_list` queryset (one query per block of rows, whatever is selected)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import F, Q, QuerySet
+from pydantic import BaseModel
+
+from backendai_site.accounts.enums import UserRole
+from backendai_site.accounts.models import User
+from backendai_site.common.api.payloads import payload_parse
+from backendai_site.common.errors import InvalidAPIParameters, PermissionDenied
+
+from .reports import ExportField, ExportFilter, ExportReport, FilterKind
+from .schemas import DateTimeRangeFilter, ExportCSVInput, StringFilter, UUIDFilter
+
+# Roles that may export: a superadmin every row, a domain admin its own domain's (the
+# reference lets superadmins only; monitors and plain users are refused).
+EXPORT_ROLES = frozenset({UserRole.SUPERADMIN, UserRole.ADMIN})
+
+# StringFilter operations as (lookup, negated); `in` and `i_in` are handled apart.
+_STRING_LOOKUPS: Mapping[str, tuple[str, bool]] = {
+    "equals": ("exact", False),
+    "contains": ("contains", False),
+    "starts_with": ("startswith", False),
+    "ends_with": ("endswith", False),
+    "not_equals": ("exact", True),
+    "not_contains": ("contains", True),
+    "not_starts_with": ("startswith", True),
+    "not_ends_with": ("endswith", True),
+    "i_equals": ("iexact", False),
+    "i_contains": ("icontains", False),
+    "i_starts_with": ("istartswith", False),
+    "i_ends_with": ("iendswith", False),
+    "i_not_equals": ("iexact", True),
+    "i_not_contains": ("icontains", True),
+    "i_not_starts_with": ("istartswith", True),
+    "i_not_ends_with": ("iendswith", True),
+}
+
+
+def export_actor_check(*, actor: User) -> None:
+    """Exports are for superadmins and domain admins; anyone else is refused (403)."""
+    if actor.role not in EXPORT_ROLES or not actor.is_active:
+        raise PermissionDenied(f"a {actor.role} may not export reports")
+
+
+def _string_q(source: str, spec: StringFilter) -> Q:
+    q = Q()
+    for name, (lookup, negated) in _STRING_LOOKUPS.items():
+        value = getattr(spec, name)
+        if value is not None:
+            cond = Q(**{f"{source}__{lookup}": value})
+            q &= ~cond if negated else cond
+    if spec.in_ is not None:
+        q &= Q(**{f"{source}__in": spec.in_})
+    if spec.not_in is not None:
+        q &= ~Q(**{f"{source}__in": spec.not_in})
+    for values, negated in ((spec.i_in, False), (spec.i_not_in, True)):
+        if values is not None:
+            any_of = Q(pk__isnull=True)  # false: an empty list matches nothing
+            for value in values:
+                any_of |= Q(**{f"{source}__iexact": value})
+            q &= ~any_of if negated else any_of
+    return q
+
+
+def _dates_q(source: str, spec: DateTimeRangeFilter) -> Q:
+    q = Q()
+    if spec.after is not None:
+        q &= Q(**{f"{source}__gte": spec.after})
+    if spec.before is not None:
+        q &= Q(**{f"{source}__lte": spec.before})
+    return q
+
+
+def _values_q(name: str, rule: ExportFilter, values: list[str]) -> Q:
+    by_folded = {choice.casefold(): choice for choice in rule.choices}
+    unknown = [v for v in values if v.casefold() not in by_folded]
+    if unknown:
+        raise InvalidAPIParameters(
+            f"filter.{name}: unknown value(s) {unknown}; known: {', '.join(rule.choices)}",
+            data={f"filter.{name}": unknown},
+        )
+    return Q(**{f"{rule.source}__in": [by_folded[v.casefold()] for v in values]})
+
+
+def _filter_q(report: ExportReport, spec: BaseModel, prefix: str = "") -> Q:
+    q = Q()
+    for name in sorted(spec.model_fields_set):
+        value = getattr(spec, name)
+        if value is None:
+            continue
+        dotted = prefix + name
+        rule = report.filters.get(dotted)
+        if rule is None:
+            if isinstance(value, BaseModel) and not isinstance(
+                value, StringFilter | DateTimeRangeFilter | UUIDFilter
+            ):
+                q &= _filter_q(report, value, prefix=dotted + ".")
+                continue
+            raise InvalidAPIParameters(f"filter.{dotted} is not supported by this server")
+        match rule.kind:
+            case FilterKind.STRING:
+                assert isinstance(value, StringFilter)
+                q &= _string_q(rule.source, value)
+            case FilterKind.DATETIME:
+                assert isinstance(value, DateTimeRangeFilter)
+                q &= _dates_q(rule.source, value)
+            case FilterKind.VALUES:
+                q &= _values_q(dotted, rule, list(value))
+            case FilterKind.BOOLEAN:
+                q &= Q(**{rule.source: bool(value)})
+    return q
+
+
+def export_fields_select(*, report: ExportReport, keys: list[str] | None) -> list[ExportField]:
+    """The requested fields in the order asked (every field when none are), or a 400 naming
+    the unknown keys."""
+    if not keys:
+        return list(report.fields)
+    unknown = [key for key in keys if report.field_get(key) is None]
+    if unknown:
+        raise InvalidAPIParameters(
+            f"Invalid field keys for report {report.key!r}: {unknown}",
+            data={"fields": unknown},
+        )
+    return [f for key in keys if (f := report.field_get(key)) is not None]
+
+
+def export_rows(
+    *, report: ExportReport, actor: User, body: ExportCSVInput
+) -> tuple[list[ExportField], QuerySet[Any]]:
+    """The selected fields and the rows the actor may read as a `values_list` queryset,
+    filtered and ordered as asked (the primary key last, so blocks never overlap)."""
+    export_actor_check(actor=actor)
+    fields = export_fields_select(report=report, keys=body.fields)
+    qs = report.scope(actor)
+    if body.filter:
+        if report.filter_model is None:
+            raise InvalidAPIParameters(f"the {report.key} report takes no filter")
+        spec = payload_parse(report.filter_model, body.filter, what="filter")
+        qs = qs.filter(_filter_q(report, spec))
+    ordering: list[Any] = []
+    for order in body.order or []:
+        field = report.field_get(order.field)
+        if field is None or order.field not in report.orderable:
+            raise InvalidAPIParameters(
+                f"cannot order the {report.key} report by {order.field!r}; "
+                f"orderable: {', '.join(sorted(report.orderable))}",
+                data={"order": order.field},
+            )
+        expr = F(field.source)
+        ordering.append(
+            expr.desc(nulls_last=True) if order.direction == "DESC" else expr.asc(nulls_last=True)
+        )
+    ordering.append("pk")
+    return fields, qs.order_by(*ordering).values_list(*(f.source for f in fields))
