@@ -99,3 +99,23 @@ class StorageVolumeUnavailable(ServiceUnavailable):
 class QuotaScopeNotFound(NotFound):
     error_type = "quota-scope-not-found"
     title = "Quota scope not found."
+
+
+class VFolderShareNotFound(NotFound):
+    error_type = "vfolder-share-not-found"
+    title = "The user has no share of this virtual folder."
+
+
+class StorageVolumeNotFound(NotFound):
+    error_type = "storage-volume-not-found"
+    title = "No such storage host."
+
+
+class StoragePerfMetricUnsupported(InvalidAPIParameters):
+    error_type = "storage-perf-metric-unsupported"
+    title = "The storage host's backend measures no performance metrics."
+
+
+class NodeFstabUnavailable(InvalidAPIParameters):
+    error_type = "node-fstab-unavailable"
+    title = "That node's fstab cannot be read through the API."
