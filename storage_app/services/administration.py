@@ -134,6 +134,20 @@ def _new_owner(email: str) -> User:
     return user
 
 
+def _folder_move_back(
+    vfolder_id: uuid.UUID, volume: StorageVolume, old_scope: str, new_scope: str
+) -> None:
+    try:
+        volume_backend(volume).folder_move(
+            src_scope_id=new_scope, dst_scope_id=old_scope, vfolder_id=vfolder_id
+        )
+    except OSError as exc:
+        log.error(
+            "vfolder directory left in the new owner's scope after a failed commit",
+            extra={"vfolder_id": str(vfolder_id), "scope": new_scope, "error": str(exc)},
+        )
+
+
 def vfolder_ownership_change(*, actor: User, vfolder_id: uuid.UUID, user_email: str) -> VFolder:
     """Give a user folder to another user (superadmins only). The folder must be ready and
     unmounted, its host allowed for the new owner, and its name free among theirs. It moves into
@@ -195,10 +209,7 @@ def vfolder_ownership_change(*, actor: User, vfolder_id: uuid.UUID, user_email: 
             renamed = (vfolder.volume, old_scope, new_scope)
     except BaseException:
         if renamed is not None:  # the commit failed after the move: put the directory back
-            volume, old_scope, new_scope = renamed
-            volume_backend(volume).folder_move(
-                src_scope_id=new_scope, dst_scope_id=old_scope, vfolder_id=vfolder_id
-            )
+            _folder_move_back(vfolder_id, *renamed)
         raise
     log.info(
         "vfolder owner changed",

@@ -275,6 +275,27 @@ class TestChangeOwnership:
         assert (in_use.status_code, error_type(in_use)) == (409, "vfolder-in-use")
         assert VFolder.objects.get(pk=alice_folder).user_id == alice.creds.user.pk
 
+    def test_a_directory_that_cannot_move_leaves_everything_as_it_was(
+        self,
+        superadmin: Api,
+        alice: Api,
+        bob: Api,
+        alice_folder: str,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        def fail(*args: Any, **kwargs: Any) -> None:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr("storage_app.backends.vfs.VfsBackend.folder_move", fail)
+        body = {"vfolder": alice_folder, "user_email": "bob@example.com"}
+
+        response = superadmin.call("POST", "/folders/_/change-ownership", body)
+
+        assert (response.status_code, error_type(response)) == (503, "storage-volume-unavailable")
+        folder = VFolder.objects.get(pk=alice_folder)
+        assert folder.quota_scope_id == f"user:{alice.creds.user.pk}"
+        assert vfolder_root(folder).is_dir()
+
     def test_a_project_folder_or_a_trashed_one_is_refused(
         self, superadmin: Api, alice: Api, alice_folder: str, domain: Domain
     ) -> None:
