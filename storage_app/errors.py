@@ -104,3 +104,23 @@ class QuotaScopeNotFound(NotFound):
 class VFolderHostPermissionDenied(PermissionDenied):
     error_type = "vfolder-host-permission-denied"
     title = "The storage host does not allow this for you."
+
+
+class VFolderShareNotFound(NotFound):
+    error_type = "vfolder-share-not-found"
+    title = "The user has no share of this virtual folder."
+
+
+class StorageVolumeNotFound(NotFound):
+    error_type = "storage-volume-not-found"
+    title = "No such storage host."
+
+
+class StoragePerfMetricUnsupported(InvalidAPIParameters):
+    error_type = "storage-perf-metric-unsupported"
+    title = "The storage host's backend measures no performance metrics."
+
+
+class NodeFstabUnavailable(InvalidAPIParameters):
+    error_type = "node-fstab-unavailable"
+    title = "That node's fstab cannot be read through the API."

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from backendai_site.common.errors import InvalidAPIParameters
 
@@ -104,6 +112,38 @@ class RequestUploadBody(_Body):
 
 class RequestDownloadBody(_Body):
     path: str
+
+
+class SharedQuery(_Body):
+    """`GET /folders/_/shared`: every share the caller administers, or one folder's."""
+
+    vfolder_id: UUID | None = Field(
+        default=None, validation_alias=AliasChoices("vfolder_id", "vfolderId")
+    )
+
+
+class UpdateSharedBody(_Body):
+    """`POST /folders/_/shared`: set an invitee's permission, or remove it (`perm` null)."""
+
+    vfolder: UUID
+    user: UUID
+    perm: VFolderPermissionMode | None = Field(
+        default=None, validation_alias=AliasChoices("perm", "permission")
+    )
+
+
+class ChangeOwnershipBody(_Body):
+    vfolder: UUID
+    user_email: str = Field(min_length=1, max_length=254)
+
+
+class PerfMetricQuery(_Body):
+    folder_host: str = Field(min_length=1, max_length=128)
+
+
+class FstabQuery(_Body):
+    agent_id: str | None = Field(default=None, max_length=64)
+    fstab_path: str | None = Field(default=None, max_length=1024)
 
 
 def parse_body[T: BaseModel](model: type[T], data: Any) -> T:

@@ -22,7 +22,7 @@ from storage_app.selectors import (
     vfolders_listable_by,
     volumes_allowed_for,
 )
-from storage_app.services import files, folders, sharing, transfer
+from storage_app.services import administration, files, folders, sharing, transfer
 from storage_app.services.clone import vfolder_clone_start
 from storage_app.services.volumes import default_volume_ensure, volume_backend
 
@@ -338,3 +338,61 @@ class CloneView(APIView):
         out = vfolder_output(target)
         out["bgtask_id"] = str(task_id)
         return Response(out, status=201)
+
+
+def _query(request: Request) -> dict[str, Any]:
+    return {key: request.query_params.get(key) for key in request.query_params}
+
+
+class SharedView(APIView):
+    """`GET /folders/_/shared` (optionally `?vfolder_id=`): shares of the folders one administers;
+    `POST` with `{vfolder, user, perm}`: change an invitee's permission, or remove it (`perm`
+    null)."""
+
+    def get(self, request: Request) -> Response:
+        query = s.parse_body(s.SharedQuery, _query(request))
+        shared = administration.shares_list(actor=_user(request), vfolder_id=query.vfolder_id)
+        return Response({"shared": shared})
+
+    def post(self, request: Request) -> Response:
+        body = s.parse_body(s.UpdateSharedBody, request.data)
+        permission = body.perm.value if body.perm is not None else None
+        administration.share_update(
+            actor=_user(request), vfolder_id=body.vfolder, user_id=body.user, permission=permission
+        )
+        return Response({"msg": "shared vfolder permission updated"})
+
+
+class ChangeOwnershipView(APIView):
+    def post(self, request: Request) -> Response:
+        body = s.parse_body(s.ChangeOwnershipBody, request.data)
+        administration.vfolder_ownership_change(
+            actor=_user(request), vfolder_id=body.vfolder, user_email=body.user_email
+        )
+        return Response({"msg": ""})
+
+
+class MountsView(APIView):
+    """`GET /folders/_/mounts`. Mounting and unmounting filesystems on this host from an API call
+    (`POST`/`DELETE`) is not offered: the method is not allowed."""
+
+    def get(self, request: Request) -> Response:
+        return Response(administration.volumes_mounts(actor=_user(request)))
+
+
+class PerfMetricView(APIView):
+    def get(self, request: Request) -> Response:
+        query = s.parse_body(s.PerfMetricQuery, _query(request))
+        return Response(
+            administration.volume_perf_metric(actor=_user(request), folder_host=query.folder_host)
+        )
+
+
+class FstabView(APIView):
+    def get(self, request: Request) -> Response:
+        query = s.parse_body(s.FstabQuery, _query(request))
+        return Response(
+            administration.fstab_contents(
+                actor=_user(request), agent_id=query.agent_id, fstab_path=query.fstab_path
+            )
+        )

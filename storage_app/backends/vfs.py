@@ -49,6 +49,25 @@ class VfsBackend:
             except OSError:
                 break
 
+    def folder_move(self, *, src_scope_id: str, dst_scope_id: str, vfolder_id: UUID) -> Path:
+        """Move a folder's directory into another quota scope of the same volume (one rename on
+        one filesystem: nothing is copied). A folder with no directory yet gets an empty one."""
+        src = self.folder_path(quota_scope_id=src_scope_id, vfolder_id=vfolder_id)
+        dst = self.folder_path(quota_scope_id=dst_scope_id, vfolder_id=vfolder_id)
+        if src == dst:
+            return dst
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.exists():
+            os.rename(src, dst)  # refuses (OSError) when dst exists and is not empty
+            for parent in (src.parent, src.parent.parent):
+                try:
+                    parent.rmdir()  # only when empty
+                except OSError:
+                    break
+        else:
+            dst.mkdir(exist_ok=True)
+        return dst
+
     def folder_usage(self, *, quota_scope_id: str, vfolder_id: UUID) -> FolderUsage:
         root = self.folder_path(quota_scope_id=quota_scope_id, vfolder_id=vfolder_id)
         count = used = 0
