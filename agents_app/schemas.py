@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .enums import AgentSelectionStrategy, SessionType, SlotType
 
 PROTOCOL_VERSION = 1
+
+FairShareWeightValue = Annotated[
+    Decimal, Field(gt=0, le=10**6, max_digits=12, decimal_places=4, allow_inf_nan=False)
+]
+"""A share weight (of a domain, project or user, or a group's default): positive, 4 places."""
+ResourceWeightValue = Annotated[
+    Decimal, Field(ge=0, le=10**6, max_digits=16, decimal_places=8, allow_inf_nan=False)
+]
 
 
 def utcnow() -> datetime:
@@ -61,6 +69,22 @@ class ResourceGroupOpts(BaseModel):
         le=10 * 365 * 86400,
         allow_inf_nan=False,
         description="Each slot a user holds in the group counts as this many seconds of usage.",
+    )
+    fair_share_decay_unit_days: int = Field(
+        default=1,
+        ge=1,
+        le=365,
+        description="Days in one usage bucket the fair-share answers report (decay is continuous).",
+    )
+    fair_share_default_weight: FairShareWeightValue = Field(
+        default=Decimal(1), description="The weight of a domain, project or user without one."
+    )
+    fair_share_resource_weights: dict[
+        Annotated[str, Field(min_length=1, max_length=64)], ResourceWeightValue
+    ] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="How much each slot's usage counts (a slot not named counts 1).",
     )
     config: dict[str, Any] = Field(default_factory=dict)
 

@@ -23,21 +23,23 @@ def _is_superadmin(request: HttpRequest) -> bool:
 
 @admin.register(FairShareWeight)
 class FairShareWeightAdmin(ModelAdmin):
-    list_display = ("target", "weight", "updated_at")
-    list_select_related = ("domain", "project", "user")
+    list_display = ("target", "resource_group", "weight", "updated_at")
+    list_select_related = ("domain", "project", "user", "resource_group")
+    list_filter = ("resource_group",)
     search_fields = ("domain__name", "project__name", "user__email", "user__username")
     raw_id_fields = ("project", "user")
-    fields = ("domain", "project", "user", "weight", "updated_at")
-    readonly_fields = ("updated_at",)
+    fields = ("resource_group", "domain", "project", "user", "weight", "created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at")
 
     @admin.display(description="target")
     def target(self, obj: FairShareWeight) -> str:
         if obj.domain is not None:
             return f"domain {obj.domain.name}"
+        if obj.user is not None:
+            where = f" in project {obj.project.name}" if obj.project is not None else ""
+            return f"user {obj.user.email}{where}"
         if obj.project is not None:
             return f"project {obj.project.name}"
-        if obj.user is not None:
-            return f"user {obj.user.email}"
         return "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -237,23 +237,73 @@ class UsageInterval(models.Model):
         return f"{self.kind} {self.kernel_id} {self.started_at:%Y-%m-%d %H:%M:%S} +{self.seconds}s"
 
 
-class FairShareWeight(models.Model):
-    """The share weight of a domain, a project or a user for the fair-share sequencer (exactly one
-    of the three is set; a target without a row weighs 1). A user's weight applies in each of its
-    projects (docs/design/0008-usage-and-fair-share.md)."""
+def _fair_share_weight_unique_constraints() -> list[models.UniqueConstraint]:
+    """One row per target and resource group, a null group (every group) or a user's null
+    project (every project) counting as one value: partial unique indexes, one per null pattern
+    (PostgreSQL before 15 has no NULLS NOT DISTINCT)."""
+    constraints = []
+    targets: list[tuple[str, tuple[str, ...], Q]] = [
+        ("domain", ("domain",), Q(domain__isnull=False)),
+        ("project", ("project",), Q(project__isnull=False, user__isnull=True)),
+        ("user_project", ("user", "project"), Q(user__isnull=False, project__isnull=False)),
+        ("user", ("user",), Q(user__isnull=False, project__isnull=True)),
+    ]
+    for name, fields, target in targets:
+        constraints.append(
+            models.UniqueConstraint(
+                fields=(*fields, "resource_group"),
+                condition=target & Q(resource_group__isnull=False),
+                name=f"uniq_fs_weight_{name}_group",
+            )
+        )
+        constraints.append(
+            models.UniqueConstraint(
+                fields=fields,
+                condition=target & Q(resource_group__isnull=True),
+                name=f"uniq_fs_weight_{name}",
+            )
+        )
+    return constraints
 
+
+class FairShareWeight(models.Model):
+    """The share weight of a domain, a project or a user for the fair-share sequencer, in one
+    resource group or (`resource_group` null) in every group without a row of its own. A user's
+    row may name the project it applies in (null: each of its projects). A null `weight` is the
+    group's default weight (`fair_share_default_weight`); a target without a row weighs that too
+    (docs/design/0008-usage-and-fair-share.md)."""
+
+    resource_group = models.ForeignKey(
+        ResourceGroup,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="fair_share_weights",
+        help_text="Empty: every resource group without a weight of its own for the target.",
+    )
     domain = models.ForeignKey(
         Domain, on_delete=models.CASCADE, null=True, blank=True, related_name="fair_share_weights"
     )
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, null=True, blank=True, related_name="fair_share_weights"
+        Project,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="fair_share_weights",
+        help_text="The project, or with a user the project the user's weight applies in.",
     )
     user = models.ForeignKey(
         User, on_delete=models.CASCADE, null=True, blank=True, related_name="fair_share_weights"
     )
     weight = models.DecimalField(
-        max_digits=12, decimal_places=4, default=1, help_text="Relative share among siblings."
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        default=1,
+        help_text="Relative share among siblings; empty: the resource group's default weight.",
     )
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -263,32 +313,28 @@ class FairShareWeight(models.Model):
                 condition=(
                     Q(domain__isnull=False, project__isnull=True, user__isnull=True)
                     | Q(domain__isnull=True, project__isnull=False, user__isnull=True)
-                    | Q(domain__isnull=True, project__isnull=True, user__isnull=False)
+                    | Q(domain__isnull=True, user__isnull=False)
                 ),
                 name="fair_share_weight_one_target",
             ),
-            models.CheckConstraint(condition=Q(weight__gt=0), name="fair_share_weight_positive"),
-            models.UniqueConstraint(
-                fields=("domain",), condition=Q(domain__isnull=False), name="uniq_fs_weight_domain"
+            models.CheckConstraint(
+                condition=Q(weight__isnull=True) | Q(weight__gt=0),
+                name="fair_share_weight_positive",
             ),
-            models.UniqueConstraint(
-                fields=("project",),
-                condition=Q(project__isnull=False),
-                name="uniq_fs_weight_project",
-            ),
-            models.UniqueConstraint(
-                fields=("user",), condition=Q(user__isnull=False), name="uniq_fs_weight_user"
-            ),
+            *_fair_share_weight_unique_constraints(),
         ]
 
     def __str__(self) -> str:
         if self.domain_id is not None:
             target = f"domain {self.domain_id}"
-        elif self.project_id is not None:
-            target = f"project {self.project_id}"
-        else:
+        elif self.user_id is not None:
             target = f"user {self.user_id}"
-        return f"{target}: {self.weight}"
+            if self.project_id is not None:
+                target += f" in project {self.project_id}"
+        else:
+            target = f"project {self.project_id}"
+        where = f"group {self.resource_group_id}" if self.resource_group_id else "every group"
+        return f"{target} ({where}): {self.weight if self.weight is not None else 'default'}"
 
 
 class WarmPool(models.Model):

@@ -103,7 +103,7 @@ def _filter_q(level: BucketLevel, spec: BucketFilter | None) -> Q:
     return condition
 
 
-def _capacity_by_group(groups: set[str]) -> dict[str, dict[str, Decimal]]:
+def group_capacities(groups: set[str]) -> dict[str, dict[str, Decimal]]:
     rows = (
         AgentResource.objects.filter(
             agent__resource_group__name__in=groups, agent__status=AgentStatus.ALIVE
@@ -168,15 +168,20 @@ def _bucket(level: BucketLevel, total: UsageTotal, capacity: dict[str, Decimal])
     return item
 
 
-def buckets_search(*, actor: User, level: BucketLevel, search: BucketSearch) -> BucketPage:
+def buckets_search(
+    *, actor: User, level: BucketLevel, search: BucketSearch, pinned: Q | None = None
+) -> BucketPage:
     """One page of `level` buckets the actor may read (`usage_scope`), newest first unless the
-    order says otherwise. A filter key of another level is a 400."""
-    rows = UsageInterval.objects.filter(usage_scope(actor), _filter_q(level, search.filter))
+    order says otherwise, within `pinned` (ledger columns a path fixes). A filter key of another
+    level is a 400."""
+    rows = UsageInterval.objects.filter(
+        usage_scope(actor), _filter_q(level, search.filter), pinned or Q()
+    )
     totals = usage_totals(rows, by=_GROUP_BY[level])
     descending = not search.order or search.order[0].direction.lower() == "desc"
     totals.sort(key=lambda t: (t.key[-1], tuple(str(v) for v in t.key[:-1])), reverse=descending)
     page = totals[search.offset : search.offset + search.limit]
-    capacity = _capacity_by_group({str(t.key[0]) for t in page})
+    capacity = group_capacities({str(t.key[0]) for t in page})
     return BucketPage(
         items=[_bucket(level, t, capacity.get(str(t.key[0]), {})) for t in page],
         total=len(totals),

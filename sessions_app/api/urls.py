@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from .streams import session_collection, session_create_from_template, session_events
+from .urls_fair_share import urlpatterns as fair_share_urlpatterns
 from .views import (
     SessionDependencyGraphView,
     SessionDetailView,
@@ -106,3 +107,4 @@ urlpatterns = [
     path("session/<str:ref>/commit", SessionCommitView.as_view(), name="session-commit"),
     path("session/<str:ref>/imagify", SessionImagifyView.as_view(), name="session-imagify"),
 ]
+urlpatterns += fair_share_urlpatterns

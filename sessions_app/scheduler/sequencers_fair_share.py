@@ -2,7 +2,8 @@
 
 Usage of a user in a project in a domain ("leaf") is, in seconds of the whole resource group:
 the ledger's decayed slot-seconds of the group, each slot divided by the group's capacity of that
-slot and summed over slots, plus what the leaf holds in the group now (running sessions, and
+slot, times the group's resource weight of the slot (`fair_share_resource_weights`, 1 when not
+named), and summed over slots, plus what the leaf holds in the group now (running sessions, and
 sessions placed earlier in this pass) times `occupancy_seconds`: the usage a placed session is
 expected to add before the ledger records it. That term is the feedback: one pass cannot give
 every free slot to the same user.
@@ -97,8 +98,11 @@ class FairShareSequencer(Sequencer):
     ) -> None:
         self._inputs = inputs
         self._now = now
-        self._per_unit = {  # group-seconds per unit-second of each slot
-            slot: SCALE / total for slot, total in capacity.items() if total > 0
+        resource_weights = inputs.resource_weights
+        self._per_unit = {  # group-seconds per unit-second of each slot, times its weight
+            slot: SCALE / total * resource_weights.get(slot, 1.0)
+            for slot, total in capacity.items()
+            if total > 0
         }
         queues: dict[FairShareLeaf, deque[PendingSession]] = {}
         for session in sorted(sessions, key=fifo_key):
@@ -133,10 +137,15 @@ class FairShareSequencer(Sequencer):
 
     def _nodes(self, leaf: FairShareLeaf) -> tuple[_Node, _Node, _Node]:
         weights = self._inputs
+        default = weights.default_weight
         domain_name, project_id, user_id = leaf
-        domain = self._tree.child(domain_name, weights.domain_weights.get(domain_name, 1.0))
-        project = domain.children.child(project_id, weights.project_weights.get(project_id, 1.0))
-        user = project.children.child(user_id, weights.user_weights.get(user_id, 1.0))
+        domain = self._tree.child(domain_name, weights.domain_weights.get(domain_name, default))
+        project_weight = weights.project_weights.get(project_id, default)
+        project = domain.children.child(project_id, project_weight)
+        user_weight = weights.user_project_weights.get(
+            (project_id, user_id), weights.user_weights.get(user_id, default)
+        )
+        user = project.children.child(user_id, user_weight)
         return domain, project, user
 
     def _add(self, leaf: FairShareLeaf, usage: float) -> None:

@@ -104,6 +104,13 @@ class FairShareInputs:
     domain_weights: dict[str, float] = field(default_factory=dict)
     project_weights: dict[UUID, float] = field(default_factory=dict)
     user_weights: dict[UUID, float] = field(default_factory=dict)
+    """A user's weight in each of its projects (below `user_project_weights`)."""
+    user_project_weights: dict[tuple[UUID, UUID], float] = field(default_factory=dict)
+    """(project id, user id): a user's weight in one project."""
+    default_weight: float = 1.0
+    """The weight of a domain, project or user the dicts do not name."""
+    resource_weights: dict[str, float] = field(default_factory=dict)
+    """How much a slot's normalised usage counts (a slot not named counts 1)."""
 
 
 @dataclass(slots=True)
