@@ -8,7 +8,6 @@ import codecs
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
-from uuid import UUID
 
 from pydantic import (
     BaseModel,
@@ -19,7 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from backendai_site.common.validation import Text64, Text256
+from backendai_site.common.api.query_filters import StringFilter, UUIDFilter
+from backendai_site.common.validation import Text64
 
 # The encodings a CSV may be written in: the reference documents utf-8 and euc-kr.
 ENCODINGS = {"utf-8": "utf-8", "euc_kr": "euc-kr", "cp949": "cp949"}
@@ -33,32 +33,6 @@ class _Input(BaseModel):
 class OrderDirection(StrEnum):
     ASC = "ASC"
     DESC = "DESC"
-
-
-class StringFilter(_Input):
-    """One string condition; every given operation must hold (AND). `i_` ones ignore case,
-    `not_` ones negate."""
-
-    equals: Text256 | None = None
-    contains: Text256 | None = None
-    starts_with: Text256 | None = None
-    ends_with: Text256 | None = None
-    not_equals: Text256 | None = None
-    not_contains: Text256 | None = None
-    not_starts_with: Text256 | None = None
-    not_ends_with: Text256 | None = None
-    i_equals: Text256 | None = None
-    i_contains: Text256 | None = None
-    i_starts_with: Text256 | None = None
-    i_ends_with: Text256 | None = None
-    i_not_equals: Text256 | None = None
-    i_not_contains: Text256 | None = None
-    i_not_starts_with: Text256 | None = None
-    i_not_ends_with: Text256 | None = None
-    in_: list[Text256] | None = Field(default=None, alias="in", max_length=1000)
-    not_in: list[Text256] | None = Field(default=None, max_length=1000)
-    i_in: list[Text256] | None = Field(default=None, max_length=1000)
-    i_not_in: list[Text256] | None = Field(default=None, max_length=1000)
 
 
 class DateTimeRangeFilter(_Input):
@@ -79,13 +53,6 @@ class DateTimeRangeFilter(_Input):
         if self.after and self.before and self.after > self.before:
             raise ValueError("after must not be later than before")
         return self
-
-
-class UUIDFilter(_Input):
-    equals: UUID | None = None
-    in_: list[UUID] | None = Field(default=None, alias="in", max_length=1000)
-    not_equals: UUID | None = None
-    not_in: list[UUID] | None = Field(default=None, max_length=1000)
 
 
 ValueList = Annotated[list[Text64], Field(max_length=100)]

@@ -3,7 +3,6 @@ filtered, ordered `values_list` queryset (one query per block of rows, whatever 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
@@ -12,60 +11,21 @@ from pydantic import BaseModel
 from backendai_site.accounts.enums import UserRole
 from backendai_site.accounts.models import User
 from backendai_site.common.api.payloads import payload_parse
+from backendai_site.common.api.query_filters import StringFilter, UUIDFilter, string_filter_q
 from backendai_site.common.errors import InvalidAPIParameters, PermissionDenied
 
 from .reports import ExportField, ExportFilter, ExportReport, FilterKind
-from .schemas import DateTimeRangeFilter, ExportCSVInput, StringFilter, UUIDFilter
+from .schemas import DateTimeRangeFilter, ExportCSVInput
 
 # Roles that may export: a superadmin every row, a domain admin its own domain's (the
 # reference lets superadmins only; monitors and plain users are refused).
 EXPORT_ROLES = frozenset({UserRole.SUPERADMIN, UserRole.ADMIN})
-
-# StringFilter operations as (lookup, negated); `in` and `i_in` are handled apart.
-_STRING_LOOKUPS: Mapping[str, tuple[str, bool]] = {
-    "equals": ("exact", False),
-    "contains": ("contains", False),
-    "starts_with": ("startswith", False),
-    "ends_with": ("endswith", False),
-    "not_equals": ("exact", True),
-    "not_contains": ("contains", True),
-    "not_starts_with": ("startswith", True),
-    "not_ends_with": ("endswith", True),
-    "i_equals": ("iexact", False),
-    "i_contains": ("icontains", False),
-    "i_starts_with": ("istartswith", False),
-    "i_ends_with": ("iendswith", False),
-    "i_not_equals": ("iexact", True),
-    "i_not_contains": ("icontains", True),
-    "i_not_starts_with": ("istartswith", True),
-    "i_not_ends_with": ("iendswith", True),
-}
 
 
 def export_actor_check(*, actor: User) -> None:
     """Exports are for superadmins and domain admins; anyone else is refused (403)."""
     if actor.role not in EXPORT_ROLES or not actor.is_active:
         raise PermissionDenied(f"a {actor.role} may not export reports")
-
-
-def _string_q(source: str, spec: StringFilter) -> Q:
-    q = Q()
-    for name, (lookup, negated) in _STRING_LOOKUPS.items():
-        value = getattr(spec, name)
-        if value is not None:
-            cond = Q(**{f"{source}__{lookup}": value})
-            q &= ~cond if negated else cond
-    if spec.in_ is not None:
-        q &= Q(**{f"{source}__in": spec.in_})
-    if spec.not_in is not None:
-        q &= ~Q(**{f"{source}__in": spec.not_in})
-    for values, negated in ((spec.i_in, False), (spec.i_not_in, True)):
-        if values is not None:
-            any_of = Q(pk__isnull=True)  # false: an empty list matches nothing
-            for value in values:
-                any_of |= Q(**{f"{source}__iexact": value})
-            q &= ~any_of if negated else any_of
-    return q
 
 
 def _dates_q(source: str, spec: DateTimeRangeFilter) -> Q:
@@ -106,7 +66,7 @@ def _filter_q(report: ExportReport, spec: BaseModel, prefix: str = "") -> Q:
         match rule.kind:
             case FilterKind.STRING:
                 assert isinstance(value, StringFilter)
-                q &= _string_q(rule.source, value)
+                q &= string_filter_q(rule.source, value)
             case FilterKind.DATETIME:
                 assert isinstance(value, DateTimeRangeFilter)
                 q &= _dates_q(rule.source, value)
