@@ -4,7 +4,6 @@ volumes' mounts, the fstab note and the perf-metric refusal; plain users refused
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -16,25 +15,12 @@ from storage_app.models import StorageVolume, VFolder, VFolderPermission
 from storage_app.selectors import vfolder_resolve
 from storage_app.services import folders, sharing
 from storage_app.services.volumes import vfolder_root
+from tests.helpers.cli import cli_ok, cli_refused
 from tests.helpers.credentials import Credentials, make_credentials
 
 pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
 
 HOST = "local:volume1"
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "Traceback" not in output, output
-    return output
-
-
-def refused(result: subprocess.CompletedProcess[str]) -> str:
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert "Traceback" not in output, output
-    return output
 
 
 @pytest.fixture
@@ -74,14 +60,14 @@ def test_a_superadmin_lists_changes_and_removes_a_share(
 ) -> None:
     vfid, uid = str(shared_folder.pk), str(invitee.user.pk)
 
-    listed = ok(run_cli(superadmin, "admin", "vfolder", "list-shared-vfolders"))
-    ok(
+    listed = cli_ok(run_cli(superadmin, "admin", "vfolder", "list-shared-vfolders"))
+    cli_ok(
         run_cli(
             superadmin, "admin", "vfolder", "update-shared-vf-permission", vfid, uid, "-p", "rw"
         )
     )
-    info = ok(run_cli(superadmin, "admin", "vfolder", "shared-vfolder-info", vfid))
-    ok(run_cli(superadmin, "admin", "vfolder", "remove-shared-vf-permission", vfid, uid))
+    info = cli_ok(run_cli(superadmin, "admin", "vfolder", "shared-vfolder-info", vfid))
+    cli_ok(run_cli(superadmin, "admin", "vfolder", "remove-shared-vf-permission", vfid, uid))
 
     assert f'Virtual folder "data1" (ID: {vfid})' in listed
     assert "- Permission: ro" in listed
@@ -98,8 +84,8 @@ def test_a_superadmin_gives_a_folder_to_another_user(
 ) -> None:
     vfid, email = str(shared_folder.pk), invitee.user.email
 
-    out = ok(run_cli(superadmin, "admin", "vfolder", "change-vfolder-ownership", vfid, email))
-    listed = ok(run_cli(invitee, "vfolder", "ls", "data1"))
+    out = cli_ok(run_cli(superadmin, "admin", "vfolder", "change-vfolder-ownership", vfid, email))
+    listed = cli_ok(run_cli(invitee, "vfolder", "ls", "data1"))
 
     assert f"Now ownership of VFolder:{vfid} goes to User:vf-invitee@example.com" in out
     assert VFolder.objects.get(pk=vfid).user_id == invitee.user.pk
@@ -109,12 +95,12 @@ def test_a_superadmin_gives_a_folder_to_another_user(
 def test_a_superadmin_reads_the_mounts_the_fstab_note_and_no_perf_metric(
     run_cli: Callable[..., Any], superadmin: Credentials, volume: StorageVolume
 ) -> None:
-    mounts = ok(run_cli(superadmin, "admin", "vfolder", "list-mounts"))
-    fstab = ok(run_cli(superadmin, "admin", "vfolder", "get-fstab-contents"))
-    agent_fstab = refused(
+    mounts = cli_ok(run_cli(superadmin, "admin", "vfolder", "list-mounts"))
+    fstab = cli_ok(run_cli(superadmin, "admin", "vfolder", "get-fstab-contents"))
+    agent_fstab = cli_refused(
         run_cli(superadmin, "admin", "vfolder", "get-fstab-contents", "-a", "i-agent")
     )
-    perf = refused(run_cli(superadmin, "admin", "vfolder", "perf-metric", HOST))
+    perf = cli_refused(run_cli(superadmin, "admin", "vfolder", "perf-metric", HOST))
 
     assert "manager" in mounts and volume.mount_path in mounts
     assert "'reachable': True" in mounts
@@ -128,14 +114,14 @@ def test_plain_users_are_refused(
 ) -> None:
     vfid, uid = str(shared_folder.pk), str(invitee.user.pk)
 
-    listing = refused(run_cli(owner, "admin", "vfolder", "list-shared-vfolders"))
-    changing = refused(
+    listing = cli_refused(run_cli(owner, "admin", "vfolder", "list-shared-vfolders"))
+    changing = cli_refused(
         run_cli(owner, "admin", "vfolder", "update-shared-vf-permission", vfid, uid, "-p", "wd")
     )
-    giving = refused(
+    giving = cli_refused(
         run_cli(owner, "admin", "vfolder", "change-vfolder-ownership", vfid, "vf-root@example.com")
     )
-    mounts = refused(run_cli(owner, "admin", "vfolder", "list-mounts"))
+    mounts = cli_refused(run_cli(owner, "admin", "vfolder", "list-mounts"))
 
     assert "Only superadmins and domain admins" in listing and "403" in changing
     assert "may not change a folder's owner" in giving and "403" in mounts
