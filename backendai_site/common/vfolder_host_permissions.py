@@ -24,9 +24,13 @@ class VFolderHostPermission(models.TextChoices):
     DOWNLOAD_FILE = "download-file"
     INVITE_OTHERS = "invite-others"  # invite users to a user folder
     SET_USER_PERM = "set-user-specific-permission"  # share a project folder to users
+    CLONE = "clone-vfolder"  # clone a folder (the client's default maps still grant it)
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(VFolderHostPermission.values)
+# Older names the official client still sends in its defaults (`keypair-resource-policy add`
+# grants "set-user-perm"), read as the permission they became.
+LEGACY_NAMES = {"set-user-perm": VFolderHostPermission.SET_USER_PERM.value}
 
 HostPermissions = dict[str, frozenset[str]]
 
@@ -46,13 +50,14 @@ def host_permissions_parse(raw: Any) -> HostPermissions:
     for host, permissions in raw.items():
         if not isinstance(host, str) or not host or not isinstance(permissions, list | tuple):
             raise InvalidAPIParameters(f"allowed_vfolder_hosts[{host!r}] must be a list")
-        unknown = sorted({str(p) for p in permissions} - ALL_PERMISSIONS)
+        names = {LEGACY_NAMES.get(str(p), str(p)) for p in permissions}
+        unknown = sorted(names - ALL_PERMISSIONS)
         if unknown:
             raise InvalidAPIParameters(
                 f"unknown folder host permission(s) {', '.join(unknown)} for {host}; "
                 f"known: {', '.join(sorted(ALL_PERMISSIONS))}"
             )
-        parsed[host] = frozenset(str(p) for p in permissions)
+        parsed[host] = frozenset(names)
     return parsed
 
 

@@ -11,8 +11,10 @@ from django.db import transaction
 
 from backendai_site.accounts.models import User
 from backendai_site.common.bgtask import bgtask_publish, bgtask_register
+from backendai_site.common.vfolder_host_permissions import VFolderHostPermission
 from storage_app.enums import VFolderPermissionMode, VFolderStatus
 from storage_app.errors import VFolderPermissionDenied
+from storage_app.host_permissions import host_permission_require
 from storage_app.models import VFolder
 from storage_app.selectors import VFolderAccess
 
@@ -38,6 +40,7 @@ def vfolder_clone_start(
     """Check, create the target (status `cloning`) and enqueue the copy; returns the task id."""
     source = access.vfolder
     access.require(VFolderPermissionMode.READ_ONLY)
+    host_permission_require(user=user, host=source.host, permission=VFolderHostPermission.CLONE)
     if not source.cloneable and not access.is_owner:
         raise VFolderPermissionDenied("The folder does not allow cloning.")
     target = vfolder_create(

@@ -14,6 +14,7 @@ from backendai_site.accounts.models import Domain, KeypairResourcePolicy
 from backendai_site.accounts.policy_services import policy_modify
 from backendai_site.accounts.tenancy_services import domain_modify
 from backendai_site.common.errors import InvalidAPIParameters
+from backendai_site.common.vfolder_host_permissions import host_permissions_parse
 from backendai_site.graphql.schema import schema
 from storage_app.errors import VFolderHostPermissionDenied
 from storage_app.services.mounts import session_mounts_resolve
@@ -119,6 +120,22 @@ class TestValidationOnWrite:
                 values={"allowed_vfolder_hosts": '{"local:volume1": "upload-file"}'},
             )  # fmt: skip
 
+    def test_the_clients_default_map_is_accepted_with_its_older_names(self) -> None:
+        """`keypair-resource-policy add` sends "set-user-perm" and "clone-vfolder" by default."""
+        root = UserFactory.create(role=UserRole.SUPERADMIN)
+        KeypairResourcePolicy.objects.create(name="legacy")
+        sent = '{"local:volume1": ["create-vfolder", "set-user-perm", "clone-vfolder"]}'
+
+        policy_modify(
+            actor=root, model=KeypairResourcePolicy, name="legacy",
+            values={"allowed_vfolder_hosts": sent},
+        )  # fmt: skip
+
+        stored = KeypairResourcePolicy.objects.get(name="legacy").allowed_vfolder_hosts
+        assert host_permissions_parse(stored) == {
+            HOST: frozenset({"create-vfolder", "set-user-specific-permission", "clone-vfolder"})
+        }
+
     def test_the_admin_form_validator_refuses_it_too(self, domain: Domain) -> None:
         domain.allowed_vfolder_hosts = {HOST: ["mount-anything"]}
 
@@ -135,5 +152,5 @@ def test_the_atomic_permissions_are_listed(alice: Api) -> None:
     assert result.errors is None
     assert result.data["vfolder_host_permissions"]["vfolder_host_permission_list"] == [
         "create-vfolder", "modify-vfolder", "delete-vfolder", "mount-in-session", "upload-file",
-        "download-file", "invite-others", "set-user-specific-permission",
+        "download-file", "invite-others", "set-user-specific-permission", "clone-vfolder",
     ]  # fmt: skip
