@@ -10,8 +10,8 @@ from typing import Any
 import redis
 
 from agents_app import events
+from tests.integration.agents.probe_names import PROBE_KEY
 
-PROBE_KEY = "bai:test:agent-events"
 _client = redis.Redis.from_url(os.environ["REDIS_URL"])
 
 

@@ -32,7 +32,7 @@ from backendai_site.devservices import database_url_from_settings
 from tests.helpers import processes
 from tests.helpers.registry import docker
 from tests.helpers.wait import wait_for
-from tests.integration.agents.event_probe import PROBE_KEY
+from tests.integration.agents.probe_names import PROBE_KEY
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
