@@ -14,7 +14,6 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import AdminSite
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,7 +24,12 @@ from unfold.forms import BaseDialogForm
 
 from backendai_site.accounts.models import User
 from backendai_site.common.errors import BackendError
-from backendai_site.console.actions import action_done, action_refused, confirm_dialog
+from backendai_site.console.actions import (
+    action_done,
+    action_refused,
+    confirm_dialog,
+    scoped_object,
+)
 
 from .enums import KernelRole, SessionAction, SessionStatus
 from .models import Session
@@ -42,13 +46,7 @@ def session_for_action(request: HttpRequest, object_id: Any, action: SessionActi
     user = request.user
     if not isinstance(user, User) or object_id is None:
         raise Http404("No such session.")
-    try:
-        session = sessions_for(user, action).filter(pk=object_id).first()
-    except ValidationError:
-        session = None
-    if session is None:
-        raise Http404("No such session.")
-    return session
+    return scoped_object(sessions_for(user, action), object_id, "session")
 
 
 def _permits(request: HttpRequest, object_id: Any, action: SessionAction) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -20,7 +19,7 @@ from unfold.decorators import action
 from unfold.forms import BaseDialogForm
 
 from backendai_site.console import formatting
-from backendai_site.console.actions import action_done, confirm_dialog
+from backendai_site.console.actions import action_done, confirm_dialog, scoped_object
 
 from .models import VFolder
 from .services.folders import vfolder_usage_refresh
@@ -42,14 +41,7 @@ class VFolderPageMixin:
         def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool: ...
 
     def _reached(self, request: HttpRequest, object_id: Any) -> VFolder:
-        """The folder, when the caller's scoped list holds it; else 404 (no hint it exists)."""
-        try:
-            found = self.get_queryset(request).filter(pk=object_id).first()
-        except ValidationError:
-            found = None
-        if found is None:
-            raise Http404("No such folder.")
-        return found
+        return scoped_object(self.get_queryset(request), object_id, "folder")
 
     def has_measure_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
         if object_id is None or not self.has_change_permission(request):

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -22,7 +21,7 @@ from unfold.decorators import action
 from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
-from backendai_site.console.actions import action_done, confirm_dialog
+from backendai_site.console.actions import action_done, confirm_dialog, scoped_object
 
 from .models import KeyPair, User
 from .services import keypair_issue, keypair_revoke, user_password_set_temporary
@@ -56,13 +55,7 @@ class UserActionsMixin:
         def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool: ...
 
     def _reached(self, request: HttpRequest, object_id: Any) -> User:
-        try:
-            user = self.get_queryset(request).filter(pk=object_id).first()
-        except ValidationError:
-            user = None
-        if user is None:
-            raise Http404("No such user.")
-        return user
+        return scoped_object(self.get_queryset(request), object_id, "user")
 
     def _reaches(self, request: HttpRequest, object_id: Any) -> bool:
         if object_id is None:

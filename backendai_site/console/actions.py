@@ -9,8 +9,12 @@ same check runs again when the POST arrives, so a forged POST is refused with a 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from unfold.dataclasses import ActionDialog
 from unfold.forms import BaseDialogForm
 
@@ -38,3 +42,15 @@ def action_done(request: HttpRequest, url: str) -> HttpResponse:
 def action_refused(request: HttpRequest, url: str, message: str) -> HttpResponse:
     messages.error(request, message)
     return action_done(request, url)
+
+
+def scoped_object[M: Model](queryset: QuerySet[M], object_id: Any, what: str) -> M:
+    """The object of an action's page when the caller's scoped queryset holds it; a 404 (no
+    hint that it exists) when it does not or the id is malformed."""
+    try:
+        found = queryset.filter(pk=object_id).first()
+    except ValidationError:
+        found = None
+    if found is None:
+        raise Http404(f"No such {what}.")
+    return found
