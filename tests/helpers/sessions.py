@@ -16,3 +16,13 @@ def enqueue(creds: Credentials, name: str) -> Session:
             {"image": "python", "name": name, "enqueueOnly": True}
         ),
     ).session
+
+
+def status_of(name: str) -> str:
+    """The status of the newest session named `name` ("None" when there is none)."""
+    return str(
+        Session.objects.filter(name=name)
+        .order_by("-created_at")
+        .values_list("status", flat=True)
+        .first()
+    )

@@ -15,6 +15,7 @@ from sessions_app.enums import SessionStatus
 from sessions_app.models import Session
 from tests.factories.world import make_member
 from tests.helpers.credentials import Credentials
+from tests.helpers.sessions import status_of
 from tests.helpers.stack import Stack, client_env
 from tests.helpers.wait import wait_for
 
@@ -27,15 +28,6 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 def owner(platform_stack: Stack) -> Credentials:
     defaults = default_tenancy_ensure()
     return make_member(defaults.project, "e2e-alias@example.com")
-
-
-def status_of(name: str) -> str:
-    return str(
-        Session.objects.filter(name=name)
-        .order_by("-created_at")
-        .values_list("status", flat=True)
-        .first()
-    )
 
 
 def ok(result: subprocess.CompletedProcess[str], stack: Stack) -> str:
